@@ -1,0 +1,35 @@
+# Each target sets itself up: a virtual environment in .venv is created when missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The CPU build of torch lies on this workplace's disk; elsewhere pip takes it from PyPI.
+TORCH_SPEC ?= torch==2.13.0
+WHEELS := $(wildcard /opt/wheels)
+FIND_LINKS := $(if $(WHEELS),--find-links /opt/wheels,)
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(FIND_LINKS) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q $(FIND_LINKS) -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m sklasd --output sklasd_output
+
+test: $(STAMP)
+	$(PY) -m ruff check sklasd tests examples benchmarks
+	$(PY) -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(PY) -m ruff check sklasd tests examples benchmarks
+	$(PY) -m ruff format --check sklasd tests examples benchmarks
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_logmel.py
+
+clean:
+	rm -rf $(VENV) sklasd_output .pytest_cache

@@ -1,0 +1,2 @@
+def load_audio(*args, **kwargs):  # placeholder, replaced by its implementation
+    raise NotImplementedError

@@ -1,0 +1,2 @@
+def write_challenge_csvs(*args, **kwargs):  # placeholder, replaced by its implementation
+    raise NotImplementedError
