@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -75,7 +74,7 @@ def run(
     output: str | Path,
     *,
     scorer: str = "mahalanobis",
-    year: int = 2022,
+    year: int | None = None,
     machine_types: Sequence[str] | None = None,
     n_jobs: int | None = None,
     duration: float = 4.0,
@@ -92,8 +91,9 @@ def run(
         Folder for the challenge CSVs, the report and the fitted pipelines.
     scorer : str, default="mahalanobis"
         Scorer step; see :func:`build_pipeline`.
-    year : int, default=2022
-        Which DCASE rules the report follows (2020, 2021, 2022-2025).
+    year : int, default=None
+        Which DCASE rules the report follows (2020, 2021, 2022-2025). None: 2020 when the
+        file names follow the 2020 scheme (``*_id_XX_*.wav``), else 2022.
     machine_types : sequence of str, default=None
         Restrict to these machine types.
     n_jobs : int, default=None
@@ -115,6 +115,8 @@ def run(
         root = _synthetic_root(output, duration=duration, random_state=random_state)
         print(f"synthetic dataset written to {root}")
     frame = load_dcase(root, machine_types=machine_types)
+    if year is None:
+        year = 2022 if frame["path"].map(lambda p: Path(p).name.startswith("section_")).any() else 2020
     scored = []
     with sklearn.config_context(enable_metadata_routing=True):
         for machine_type, clips in frame.groupby("machine_type", sort=True):
@@ -177,20 +179,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("root", nargs="?", help="dataset folder (<root>/<machine_type>/...)")
     parser.add_argument("--output", default="sklasd_output", help="output folder")
     parser.add_argument("--scorer", default="mahalanobis", choices=sorted(SCORERS))
-    parser.add_argument("--year", type=int, default=None, help="DCASE rules of the report")
+    parser.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        help="DCASE rules of the report (default: 2020 for id_XX names, else 2022)",
+    )
     parser.add_argument("--machine-types", nargs="+", default=None)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--duration", type=float, default=4.0, help="synthetic clip length (s)")
     parser.add_argument("--random-state", type=int, default=0)
     args = parser.parse_args(argv)
-    year = args.year if args.year is not None else 2022
-    np.set_printoptions(precision=4)
     try:
         run(
             args.root,
             args.output,
             scorer=args.scorer,
-            year=year,
+            year=args.year,
             machine_types=args.machine_types,
             n_jobs=args.n_jobs,
             duration=args.duration,
