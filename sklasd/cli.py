@@ -28,7 +28,7 @@ from sklasd.datasets import (
 from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import dcase_report, official_score
 from sklasd.scoring import (
-    CosineDistanceScorer,
+    CosineScorer,
     KNNScorer,
     MahalanobisScorer,
     OneClassSVMScorer,
@@ -36,7 +36,7 @@ from sklasd.scoring import (
 
 SCORERS = {
     "knn": KNNScorer,
-    "cosine": CosineDistanceScorer,
+    "cosine": CosineScorer,
     "mahalanobis": MahalanobisScorer,
     "ocsvm": OneClassSVMScorer,
 }
