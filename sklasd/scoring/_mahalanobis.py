@@ -1,0 +1,144 @@
+"""Mahalanobis-distance scorer step with per-domain means."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.spatial.distance import cdist
+from sklearn.base import clone
+from sklearn.covariance import LedoitWolf
+from sklearn.utils._param_validation import HasMethods
+
+from sklasd.base import BaseDetector
+from sklasd.scoring._base import _SectionwiseScorer
+
+__all__ = ["MahalanobisScorer"]
+
+
+class MahalanobisScorer(_SectionwiseScorer):
+    """Mahalanobis distance to the nearest domain mean of the clip's section.
+
+    For every section, the normal training embeddings of each domain get their
+    own mean; the covariance is shared by the section's domains: it is
+    estimated (with a clone of ``covariance``) on the section's embeddings after
+    centering each domain on its own mean. ``score_samples`` is minus the
+    smallest Mahalanobis distance from a clip to its section's domain means, as
+    a test clip's domain is unknown in the challenge.
+
+    Clips labelled anomalous (``y == 1``) are left out of training; ``y`` must
+    hold 0/1 labels.
+
+    ``domain`` is requested in ``fit`` by default (metadata routing passes it
+    on); scoring does not need it. Without ``domain`` each section has one mean.
+
+    Parameters
+    ----------
+    covariance : estimator, default=None
+        Unfitted :mod:`sklearn.covariance` estimator (anything with ``fit`` and
+        ``get_precision``), cloned for every section, e.g.
+        :class:`~sklearn.covariance.EmpiricalCovariance`. None means
+        :class:`~sklearn.covariance.LedoitWolf`, whose shrinkage keeps the
+        precision matrix well-conditioned when there are few clips per feature.
+    contamination : "gamma" or float, default="gamma"
+        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
+    gamma_quantile : float, default=0.9
+        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+
+    Attributes
+    ----------
+    sections_ : ndarray of shape (n_sections,) or None
+        Sections seen in ``fit``; None when fitted without ``section``.
+    offset_ : ndarray of shape (n_sections,)
+        Threshold of each section in ``score_samples`` units.
+    domains_ : list of ndarray of shape (n_domains,) or None
+        Domains of each section, aligned with ``sections_``; None entries when
+        fitted without ``domain``.
+    means_ : list of ndarray of shape (n_domains, n_features)
+        Mean embedding of each domain of each section (one row when fitted
+        without ``domain``).
+    covariances_ : list of covariance estimators
+        Fitted shared within-domain covariance of each section.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen in ``fit``, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.covariance.EllipticEnvelope : Mahalanobis outlier detector without
+        sections or domains.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklasd.scoring import MahalanobisScorer
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.concatenate([rng.normal(0, 1, (40, 2)), rng.normal(5, 1, (10, 2))])
+    >>> domain = ["source"] * 40 + ["target"] * 10
+    >>> scorer = MahalanobisScorer().fit(X, section=[0] * 50, domain=domain)
+    >>> scorer.means_[0].round(1)
+    array([[0.1, 0.2],
+           [4.7, 5.2]])
+    >>> scorer.predict([[0.0, 0.0], [5.0, 5.0], [0.0, 5.0]], section=[0, 0, 0])
+    array([ 1,  1, -1])
+    """
+
+    __metadata_request__fit: ClassVar[dict] = {"section": True, "domain": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseDetector._parameter_constraints,
+        "covariance": [None, HasMethods(["fit", "get_precision"])],
+    }
+
+    def __init__(
+        self,
+        *,
+        covariance: Any = None,
+        contamination: str | float = "gamma",
+        gamma_quantile: float = 0.9,
+    ):
+        super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
+        self.covariance = covariance
+
+    def fit(
+        self, X: Any, y: Any = None, *, section: Any = None, domain: Any = None
+    ) -> MahalanobisScorer:
+        """Fit the domain means, the shared covariances and the thresholds.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training embeddings.
+        y : array-like of shape (n_samples,), default=None
+            Anomaly labels, 0 normal and 1 anomalous; anomalous clips are left
+            out of training.
+        section : array-like of shape (n_samples,), default=None
+            Section of each clip; None for one group.
+        domain : array-like of shape (n_samples,), default=None
+            Domain of each clip (e.g. "source"/"target"); None for one domain.
+
+        Returns
+        -------
+        self : MahalanobisScorer
+            The fitted scorer.
+        """
+        return super().fit(X, y, section=section, domain=domain)
+
+    def _fit_section(self, X: np.ndarray, domain: np.ndarray | None = None) -> dict[str, Any]:
+        if domain is None:
+            domains, inverse = None, np.zeros(X.shape[0], dtype=np.intp)
+        else:
+            domains, inverse = np.unique(domain, return_inverse=True)
+        means = np.stack([X[inverse == d].mean(axis=0) for d in range(inverse.max() + 1)])
+        covariance = LedoitWolf() if self.covariance is None else self.covariance
+        return {
+            "domains": domains,
+            "means": means,
+            "covariances": clone(covariance).fit(X - means[inverse]),
+        }
+
+    def _score_section(self, index: int, X: np.ndarray) -> np.ndarray:
+        precision = self.covariances_[index].get_precision()
+        distances = cdist(X, self.means_[index], metric="mahalanobis", VI=precision)
+        return -distances.min(axis=1)

@@ -1,0 +1,14 @@
+"""Utilities: input validation shared by all estimators, and estimator checks.
+
+The conformance checks live in :mod:`sklasd.utils.estimator_checks` (import it
+explicitly; it is not loaded with the package).
+"""
+
+from sklasd.utils._validation import (
+    check_clips,
+    check_labels,
+    check_metadata_array,
+    check_section,
+)
+
+__all__ = ["check_clips", "check_labels", "check_metadata_array", "check_section"]

@@ -1,0 +1,194 @@
+"""Input validation shared by every sklasd estimator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.utils.validation import FLOAT_DTYPES, check_array
+
+__all__ = ["check_clips", "check_labels", "check_metadata_array", "check_section"]
+
+
+def check_metadata_array(values: Any, n_samples: int, *, name: str) -> np.ndarray:
+    """Validate one per-clip metadata array (``section``, ``domain``, ...).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,)
+        One value per clip: a list, ndarray or pandas Series of labels.
+    n_samples : int
+        Number of clips in ``X``; ``values`` must have exactly this length.
+    name : str
+        Name of the metadata, used in error messages (e.g. ``"section"``).
+
+    Returns
+    -------
+    values : ndarray of shape (n_samples,)
+        The values as a 1-D array (pandas nullable dtypes without missing values
+        become their numpy counterparts).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not 1-D, has a length other than ``n_samples``, or holds
+        missing values (None, NaN, ``pd.NA``).
+
+    Examples
+    --------
+    >>> from sklasd.utils import check_metadata_array
+    >>> check_metadata_array([0, 0, 1], 3, name="section")
+    array([0, 0, 1])
+    >>> check_metadata_array([0, 1], 3, name="section")
+    Traceback (most recent call last):
+        ...
+    ValueError: section has 2 values but X has 3 clips; pass one value per clip.
+    """
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D with one value per clip, got an array of shape {array.shape}."
+        )
+    if array.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {array.shape[0]} values but X has {n_samples} clips; "
+            "pass one value per clip."
+        )
+    missing = pd.isna(array)
+    if missing.any():
+        positions = np.flatnonzero(missing)
+        raise ValueError(
+            f"{name} has missing values at positions {positions[:10].tolist()}; "
+            "every clip needs a value."
+        )
+    return array
+
+
+def check_section(section: Any, n_samples: int) -> np.ndarray | None:
+    """Validate the ``section`` metadata; ``None`` (one group) passes through.
+
+    Parameters
+    ----------
+    section : array-like of shape (n_samples,) or None
+        Section (machine ID) of every clip, or None when the clips form one group.
+    n_samples : int
+        Number of clips in ``X``.
+
+    Returns
+    -------
+    section : ndarray of shape (n_samples,) or None
+        See :func:`check_metadata_array`.
+
+    Examples
+    --------
+    >>> from sklasd.utils import check_section
+    >>> check_section(None, 3) is None
+    True
+    >>> check_section(["00", "01", "00"], 3)
+    array(['00', '01', '00'], dtype='<U2')
+    """
+    if section is None:
+        return None
+    return check_metadata_array(section, n_samples, name="section")
+
+
+def check_labels(y: Any, n_samples: int) -> np.ndarray | None:
+    """Validate anomaly labels ``y``: 0 normal, 1 anomalous; ``None`` passes through.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,) or None
+        Anomaly label of every clip (booleans are accepted).
+    n_samples : int
+        Number of clips in ``X``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,) of int or None
+        The labels as integers 0 and 1.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` has the wrong length, missing values, or values other than 0 and 1
+        (the message lists them).
+
+    Examples
+    --------
+    >>> from sklasd.utils import check_labels
+    >>> check_labels([0, 1, 0], 3)
+    array([0, 1, 0])
+    >>> check_labels([0, 2], 2)
+    Traceback (most recent call last):
+        ...
+    ValueError: y must hold anomaly labels 0 (normal) and 1 (anomalous), got [2].
+    """
+    if y is None:
+        return None
+    y = check_metadata_array(y, n_samples, name="y")
+    try:
+        valid = np.isin(y, [0, 1])
+    except TypeError:  # e.g. a mix of strings and numbers
+        valid = np.zeros(y.shape, dtype=bool)
+    if not valid.all():
+        bad = sorted({str(v) if isinstance(v, str) else v.item() for v in y[~valid]}, key=str)
+        raise ValueError(
+            f"y must hold anomaly labels 0 (normal) and 1 (anomalous), got {bad[:10]}."
+        )
+    return y.astype(int)
+
+
+def check_clips(X: Any) -> list[str] | np.ndarray:
+    """Validate the clips input ``X``: paths or a 2-D float array of waveforms.
+
+    Parameters
+    ----------
+    X : sequence of str or os.PathLike of length n_clips, or array-like of shape \
+(n_clips, n_samples)
+        Either a 1-D sequence of audio file paths, or waveforms as a 2-D float
+        array with one clip per row.
+
+    Returns
+    -------
+    X : list of str or ndarray of shape (n_clips, n_samples)
+        The paths as a list of str, or the waveforms as a finite float32/float64
+        array (float32 stays float32; other dtypes become float64).
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is a single path instead of a sequence of paths.
+    ValueError
+        If ``X`` mixes paths and waveforms, is 1-D numeric (a single waveform),
+        empty, or holds NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklasd.utils import check_clips
+    >>> check_clips(["a.wav", "b.wav"])
+    ['a.wav', 'b.wav']
+    >>> check_clips(np.zeros((2, 4), dtype=np.float32)).dtype
+    dtype('float32')
+    """
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise TypeError(
+            f"X must be a sequence of clips, got the single path {X!r}; wrap it in a list."
+        )
+    if getattr(X, "ndim", 1) == 1 and isinstance(X, (Sequence, np.ndarray, pd.Series)):
+        items = list(X)
+        if not items:
+            raise ValueError("X holds no clips.")
+        is_path = [isinstance(item, (str, os.PathLike)) for item in items]
+        if all(is_path):
+            return [os.fspath(item) for item in items]
+        if any(is_path):
+            position = is_path.index(False)
+            raise ValueError(
+                f"X mixes file paths with other items: item {position} is "
+                f"{type(items[position]).__name__}; pass only paths or only waveforms."
+            )
+    return check_array(X, dtype=FLOAT_DTYPES, input_name="X")
