@@ -18,6 +18,7 @@ import joblib
 import pandas as pd
 import sklearn
 from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.datasets import (
     load_dcase,
@@ -116,7 +117,8 @@ def run(
         print(f"synthetic dataset written to {root}")
     frame = load_dcase(root, machine_types=machine_types)
     if year is None:
-        year = 2022 if frame["path"].map(lambda p: Path(p).name.startswith("section_")).any() else 2020
+        names = frame["path"].map(lambda path: Path(path).name)
+        year = 2022 if names.str.startswith("section_").any() else 2020
     scored = []
     with sklearn.config_context(enable_metadata_routing=True):
         for machine_type, clips in frame.groupby("machine_type", sort=True):
@@ -127,11 +129,9 @@ def run(
                 continue
             start = time.perf_counter()
             pipe = build_pipeline(scorer, n_jobs=n_jobs)
-            pipe.fit(
-                train["path"].to_numpy(),
-                section=train["section"].to_numpy(),
-                domain=train["domain"].to_numpy(),
-            )
+            metadata = {name: train[name].to_numpy() for name in ("section", "domain")}
+            wanted = get_routing_for_object(pipe).consumes("fit", list(metadata))
+            pipe.fit(train["path"].to_numpy(), **{name: metadata[name] for name in wanted})
             decision = pipe.decision_function(
                 test["path"].to_numpy(), section=test["section"].to_numpy()
             )

@@ -1,11 +1,12 @@
 """Datasets: DCASE/MIMII loaders, audio reading and synthetic machine sounds."""
 
-from sklasd.datasets._audio import load_audio
+from sklasd.datasets._audio import iter_audio_batches, load_audio
 from sklasd.datasets._dcase import load_dcase
 from sklasd.datasets._submission import write_challenge_csvs
 from sklasd.datasets._synthetic import make_machine_sounds, write_dcase_folder
 
 __all__ = [
+    "iter_audio_batches",
     "load_audio",
     "load_dcase",
     "make_machine_sounds",

@@ -1,0 +1,57 @@
+"""The main job: synthetic data end to end, a DCASE-layout folder, and its errors."""
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+
+from sklasd.cli import main, run
+from sklasd.datasets import load_dcase, make_machine_sounds, write_dcase_folder
+
+
+@pytest.mark.slow
+def test_main_on_synthetic_data(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--output", str(out), "--duration", "1.0", "--scorer", "knn"]) == 0
+    printed = capsys.readouterr().out
+    assert "official score (2022 rules)" in printed
+    frame = load_dcase(out / "synthetic_data", splits="test")
+    for (machine_type, section), clips in frame.groupby(["machine_type", "section"]):
+        name = f"{machine_type}_section_{section:02d}_test.csv"
+        scores = pd.read_csv(out / f"anomaly_score_{name}", header=None)
+        decisions = pd.read_csv(out / f"decision_result_{name}", header=None)
+        assert sorted(scores[0]) == sorted(clips["path"].map(lambda p: p.split("/")[-1]))
+        assert np.isfinite(scores[1]).all()
+        assert set(decisions[1]) <= {0, 1}
+    report = pd.read_csv(out / "dcase_report.csv")
+    assert {"AUC (source)", "AUC (target)", "pAUC"} <= set(report.columns)
+    assert (out / "dcase_report.md").read_text().count("|") > 10
+    assert sorted(p.name for p in out.glob("model_*.joblib")) == [
+        f"model_{t}.joblib" for t in sorted(frame["machine_type"].unique())
+    ]
+
+
+def test_run_scores_match_saved_model(tmp_path):
+    X, meta = make_machine_sounds(
+        machine_types=["valve"], n_sections=2, n_train=6, n_test=4, duration=0.5, random_state=1
+    )
+    root = tmp_path / "data"
+    write_dcase_folder(root, X, meta)
+    out = tmp_path / "out"
+    report = run(root, out, scorer="cosine", year=2022)
+    assert {"AUC (source)", "pAUC"} <= set(report.columns)
+    test = load_dcase(root, splits="test")
+    written = pd.read_csv(out / "anomaly_score_valve_section_01_test.csv", header=None)
+    model = joblib.load(out / "model_valve.joblib")
+    clips = test.set_index(test["path"].map(lambda p: p.split("/")[-1])).loc[written[0]]
+    with sklearn.config_context(enable_metadata_routing=True):
+        again = -model.decision_function(
+            clips["path"].to_numpy(), section=clips["section"].to_numpy()
+        )
+    np.testing.assert_allclose(written[1].to_numpy(), again, rtol=1e-5)
+
+
+def test_main_reports_bad_folder(tmp_path, capsys):
+    assert main([str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err
