@@ -1,0 +1,21 @@
+"""Training networks as scikit-learn estimators, on skorch.
+
+:class:`NetEmbedder` trains a network to tell sections (or attributes) apart on
+random crops of spectrogram-like features and exposes embeddings and class
+probabilities averaged over crops; :class:`ClassifierNet` is the skorch net it
+trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output).
+"""
+
+from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
+from sklasd.training._embedder import NetEmbedder
+from sklasd.training._net import ClassifierNet, WarmRestarts
+
+__all__ = [
+    "ClassifierNet",
+    "NetEmbedder",
+    "RandomCrops",
+    "SlidingCrops",
+    "WarmRestarts",
+    "check_features",
+    "crop_starts",
+]

@@ -1,0 +1,480 @@
+"""NetEmbedder: a network trained to tell sections apart, as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback, EarlyStopping
+from skorch.dataset import ValidSplit
+
+from sklasd.training._data import RandomCrops, SlidingCrops, check_features
+from sklasd.training._net import ClassifierNet
+from sklasd.utils import check_labels, check_metadata_array
+
+__all__ = ["NetEmbedder"]
+
+_MAX_SEED = np.iinfo(np.int32).max
+
+
+def _cuda_indices(device) -> list[int]:
+    """The CUDA device that ``device`` names, as a list of indices (empty off CUDA)."""
+    device = torch.device(device or "cpu")
+    if device.type != "cuda":
+        return []
+    return [device.index if device.index is not None else torch.cuda.current_device()]
+
+
+def _seed_torch(seed: int, device) -> None:
+    """Seed torch's CPU generator and that of ``device`` (not every CUDA device)."""
+    torch.default_generator.manual_seed(seed)
+    for index in _cuda_indices(device):
+        torch.cuda.default_generators[index].manual_seed(seed)
+
+
+@contextmanager
+def _private_torch_rng(device, seed: int | None = None) -> Iterator[None]:
+    """Run torch code on forked random states (seeded when ``seed`` is given).
+
+    Torch's global CPU state, and that of ``device`` when it is a CUDA device, are
+    restored on exit, so model initialisation, shuffling, dropout and the
+    DataLoader's base seed leave no trace outside.
+    """
+    with torch.random.fork_rng(devices=_cuda_indices(device), device_type="cuda"):
+        if seed is not None:
+            _seed_torch(seed, device)
+        yield
+
+
+class _SeedEpochs(Callback):
+    """Reseed torch at the start of every epoch from ``(seed, epoch)``.
+
+    Shuffling and dropout of epoch ``e`` then depend only on the seed and ``e``, so
+    a fit resumed from a checkpoint continues as the uninterrupted fit would. Only
+    used inside :func:`_private_torch_rng`, which undoes the reseeding.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_epoch_begin(self, net, **kwargs):
+        sequence = np.random.SeedSequence([self.seed, len(net.history)])
+        _seed_torch(int(sequence.generate_state(1)[0]), net.device)
+
+
+def _object_array(values: list) -> np.ndarray:
+    """A 1-D object array of ``values`` (np.asarray would make tuples a 2-D array)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Embeddings of a network trained to tell the sections (or attributes) apart.
+
+    The approach of the best DCASE systems for anomalous sound detection: a
+    network learns, on normal clips only, to classify the clips of one machine
+    type by section (machine ID) or by operating condition; a clip it cannot
+    place well, or whose embedding lies far from its section's training
+    embeddings, is anomalous. This transformer trains a skorch :class:`ClassifierNet`
+    and maps clips to embeddings (:meth:`transform`) and to class probabilities
+    (:meth:`predict_proba`), for the scorer steps of :mod:`sklasd.scoring` or a
+    detector to score.
+
+    **Targets.** The class labels travel as metadata (requested by default in
+    ``fit``, so a Pipeline with metadata routing passes them on): ``target``
+    picks ``section``, ``attributes`` or the (section, attribute) pairs; the
+    other is then ignored. ``classes_`` holds the sorted labels;
+    :meth:`class_index` maps labels to columns of :meth:`predict_proba`. Clips
+    labelled anomalous (``y == 1``) are left out of training.
+
+    **Crops.** The net trains on one random crop of ``n_frames`` frames per
+    clip and epoch (:class:`RandomCrops`, redrawn every epoch from
+    ``random_state``). At inference every clip is cut into crops of ``n_frames``
+    frames every ``inference_hop`` frames, the last one ending at the clip's end
+    (:class:`SlidingCrops`); :meth:`transform` returns the mean of the crops'
+    embeddings (not normalised: append
+    :class:`~sklearn.preprocessing.Normalizer` for unit vectors) and
+    :meth:`predict_proba` the mean of their class probabilities
+    (:meth:`predict_crop_proba` gives them crop by crop).
+
+    **Training.** ``net`` holds everything about the training loop: module and
+    its parameters, criterion, optimizer (Adam), learning rate and SGDR schedule,
+    ``max_epochs``, ``batch_size``, mixed precision (``amp``), checkpoints
+    (``checkpoint_dir``: an interrupted fit resumes where it stopped) and
+    progress output (``verbose``). All of them are parameters of this estimator:
+    ``net__lr``, ``net__module__width_mult``, ``net__max_epochs``... (and
+    ``<step>__net__lr`` in a Pipeline, for GridSearchCV). ``fit`` trains a clone
+    of ``net`` (``net_``), whose module gets ``n_classes``, ``in_channels`` and
+    ``input_size=(n_bands, n_frames)`` from the data.
+
+    **Randomness.** Everything random (weights, crops, shuffling, dropout, the
+    validation split) derives from ``random_state``; torch's and numpy's global
+    random states are left as they were (fit and inference run on forked torch
+    states). Each epoch is seeded from the seed and its number, so a fit
+    resumed from a checkpoint equals the uninterrupted one.
+
+    **Threads.** Training and inference use torch's intra-op thread pool as it is
+    set (``torch.get_num_threads()``, by default one thread per core); this
+    estimator never changes it. Limit it yourself with
+    :func:`torch.set_num_threads` where several fits share the cores.
+
+    Parameters
+    ----------
+    net : ClassifierNet or None, default=None
+        The unfitted net (cloned in ``fit``). None uses
+        ``ClassifierNet(MobileNetV3IDNet, criterion=ArcFaceLoss,
+        module__head="cosine")`` (:mod:`sklasd.nn`): the MobileNetV3 ID
+        classifier in its paper configuration with an ArcFace loss, and the
+        net's defaults.
+    target : {"section", "attributes", "section_attributes"}, default="section"
+        The class labels: the ``section`` metadata, the ``attributes`` metadata
+        (one label per clip, e.g. the ``attributes`` column of
+        :func:`~sklasd.datasets.load_dcase`), or their pairs.
+    n_frames : int, default=64
+        Crop length in frames, in training and inference (64 frames of a 10 s
+        clip at hop 512 and 16 kHz are 2 s; crops train several times faster than
+        whole clips on a CPU). Clips must have at least ``n_frames`` frames.
+    inference_hop : int or None, default=None
+        Frames between the starts of the crops of a clip at inference; None
+        means ``n_frames`` (crops that tile the clip, the last one overlapping
+        its predecessor to end at the clip's end).
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the clips, stratified by
+        class so that every class is represented, and stop when the validation
+        loss has not improved for ``n_iter_no_change`` epochs, restoring the
+        module's weights of the best epoch (skorch's
+        :class:`~skorch.callbacks.EarlyStopping`). Validation clips keep one
+        fixed crop.
+    validation_fraction : float, default=0.1
+        Fraction of the training clips held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=5
+        Patience of early stopping, in epochs.
+    random_state : int, RandomState instance or None, default=None
+        Seed of everything random in ``fit``; an int makes fits repeatable.
+        None takes a fresh seed from the operating system (numpy's global
+        random state is not used).
+    device : str or None, default=None
+        Torch device to train on ("cpu", "cuda", ...), overriding the net's
+        ``device``; None keeps the net's. A model trained on CUDA loads and runs
+        on a machine without CUDA (on the CPU, with a skorch ``DeviceWarning``).
+
+    Attributes
+    ----------
+    net_ : ClassifierNet
+        The trained net (``net_.history`` holds the training history).
+    classes_ : ndarray of shape (n_classes,)
+        Sorted class labels: sections, attribute labels, or (section, attribute)
+        tuples in an object array.
+    n_channels_in_ : int
+        Number of feature channels seen in ``fit``.
+    n_bands_in_ : int
+        Number of frequency bands seen in ``fit``.
+    n_features_out_ : int
+        Embedding dimension (number of columns of :meth:`transform`).
+
+    See Also
+    --------
+    ClassifierNet : The skorch net and its training options.
+    sklasd.features.LogMel : Features to feed in.
+    sklasd.scoring.CosineScorer : Scores embeddings against their section's.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklasd.training import ClassifierNet, NetEmbedder
+    >>> class Tiny(torch.nn.Module):
+    ...     def __init__(self, *, n_classes=2, in_channels=1, embedding_dim=4,
+    ...                  input_size=(8, 8), head="linear"):
+    ...         super().__init__()
+    ...         self.body = torch.nn.Sequential(
+    ...             torch.nn.Flatten(), torch.nn.Linear(in_channels * input_size[0]
+    ...             * input_size[1], embedding_dim))
+    ...         self.head = torch.nn.Linear(embedding_dim, n_classes)
+    ...     def embed(self, x):
+    ...         return self.body(x)
+    ...     def forward(self, x):
+    ...         return self.head(self.embed(x))
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(12, 1, 8, 20)).astype(np.float32)
+    >>> section = np.repeat([0, 1, 2], 4)
+    >>> X[section == 1, :, :4] += 2.0  # sections differ in their low bands
+    >>> embedder = NetEmbedder(net=ClassifierNet(Tiny, max_epochs=5), n_frames=8,
+    ...                        random_state=0).fit(X, section=section)
+    >>> embedder.classes_
+    array([0, 1, 2])
+    >>> embedder.transform(X).shape, embedder.predict_proba(X).shape
+    ((12, 4), (12, 3))
+    >>> embedder.get_feature_names_out()[:2].tolist()
+    ['netembedder0', 'netembedder1']
+    """
+
+    __metadata_request__fit: ClassVar[dict] = {"section": True, "attributes": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "net": [ClassifierNet, None],
+        "target": [StrOptions({"section", "attributes", "section_attributes"})],
+        "n_frames": [Interval(Integral, 1, None, closed="left")],
+        "inference_hop": [Interval(Integral, 1, None, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        net=None,
+        target="section",
+        n_frames=64,
+        inference_hop=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=None,
+        device=None,
+    ):
+        self.net = net
+        self.target = target
+        self.n_frames = n_frames
+        self.inference_hop = inference_hop
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.device = device
+
+    # -- labels ---------------------------------------------------------------------
+
+    def _class_keys(self, section, attributes, n_samples: int) -> np.ndarray:
+        """The class label of every clip under ``target``, validated."""
+        needed = {
+            "section": ("section",),
+            "attributes": ("attributes",),
+            "section_attributes": ("section", "attributes"),
+        }[self.target]
+        given = {"section": section, "attributes": attributes}
+        values = []
+        for name in needed:
+            if given[name] is None:
+                raise ValueError(
+                    f"target={self.target!r} needs the {name} of every clip: pass {name}=... "
+                    "(as metadata through a Pipeline with metadata routing enabled)."
+                )
+            values.append(check_metadata_array(given[name], n_samples, name=name))
+        if len(values) == 1:
+            return values[0]
+        return _object_array(list(zip(values[0].tolist(), values[1].tolist(), strict=True)))
+
+    def class_index(self, *, section=None, attributes=None) -> np.ndarray:
+        """Column of :meth:`predict_proba` that holds each clip's own class.
+
+        Parameters
+        ----------
+        section : array-like of shape (n_clips,), default=None
+            Sections of the clips (needed when ``target`` uses sections).
+        attributes : array-like of shape (n_clips,), default=None
+            Attribute labels of the clips (needed when ``target`` uses them).
+
+        Returns
+        -------
+        index : ndarray of shape (n_clips,) of int
+            Positions in ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            If a needed label is missing, or a label was not seen in ``fit`` (the
+            message names it).
+        """
+        check_is_fitted(self)
+        given = section if section is not None else attributes
+        n_samples = 0 if given is None else len(given)
+        keys = self._class_keys(section, attributes, n_samples)
+        lookup = {label: i for i, label in enumerate(self.classes_.tolist())}
+        unseen = sorted({key for key in keys.tolist() if key not in lookup}, key=str)
+        if unseen:
+            raise ValueError(
+                f"Class labels {unseen[:10]} (target={self.target!r}) were not seen in fit; "
+                f"known classes: {self.classes_.tolist()[:20]}."
+            )
+        return np.array([lookup[key] for key in keys.tolist()], dtype=np.intp)
+
+    # -- fit ------------------------------------------------------------------------
+
+    def _make_net(self) -> ClassifierNet:
+        if self.net is not None:
+            return clone(self.net)
+        from sklasd.nn import ArcFaceLoss, MobileNetV3IDNet
+
+        return ClassifierNet(MobileNetV3IDNet, criterion=ArcFaceLoss, module__head="cosine")
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, section=None, attributes=None):
+        """Train the net to predict each clip's class from random crops.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_channels, n_bands, n_frames)
+            Features, e.g. the output of :class:`~sklasd.features.LogMel`, with at
+            least ``n_frames`` frames per clip.
+        y : array-like of shape (n_clips,), default=None
+            Anomaly labels (0 normal, 1 anomalous); anomalous clips are left out.
+            None means all clips are normal.
+        section : array-like of shape (n_clips,), default=None
+            Section of every clip (metadata); needed unless
+            ``target="attributes"``.
+        attributes : array-like of shape (n_clips,), default=None
+            Attribute label of every clip (metadata); needed when ``target``
+            uses attributes.
+
+        Returns
+        -------
+        self : NetEmbedder
+            The fitted embedder.
+
+        Raises
+        ------
+        ValueError
+            For clips shorter than ``n_frames``, missing or misshaped labels,
+            fewer than two classes among the normal clips, or a validation split
+            that cannot hold every class.
+        """
+        net = self._make_net()
+        if net.callbacks == "disable":
+            raise ValueError(
+                "NetEmbedder adds callbacks to the net (per-epoch seeding, early stopping); "
+                "a net with callbacks='disable' cannot take them."
+            )
+        X = check_features(X, n_frames=self.n_frames)
+        n_samples = X.shape[0]
+        y = check_labels(y, n_samples)
+        keys = self._class_keys(section, attributes, n_samples)
+        if y is not None:
+            X, keys = X[y == 0], keys[y == 0]
+        self.classes_, target = np.unique(keys, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"NetEmbedder needs normal clips of at least two classes to train a "
+                f"classifier; target={self.target!r} gives only {self.classes_.tolist()}."
+            )
+        _, self.n_channels_in_, self.n_bands_in_, _ = X.shape
+        if self.random_state is None:  # a fresh seed, not numpy's global state
+            seed = int(np.random.default_rng().integers(_MAX_SEED))
+        else:
+            seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+
+        if self.device is not None:
+            net.set_params(device=self.device)
+        callbacks = [*(net.callbacks or []), ("seed_epochs", _SeedEpochs(seed))]
+        if self.early_stopping:
+            net.set_params(
+                train_split=ValidSplit(
+                    self.validation_fraction, stratified=True, random_state=seed
+                )
+            )
+            callbacks.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(patience=self.n_iter_no_change, load_best=True),
+                )
+            )
+        net.set_params(
+            module__n_classes=len(self.classes_),
+            module__in_channels=self.n_channels_in_,
+            module__input_size=(self.n_bands_in_, self.n_frames),
+            callbacks=callbacks,
+        )
+        target = target.astype(np.int64)
+        with _private_torch_rng(net.device, seed):
+            net.fit(RandomCrops(X, target, n_frames=self.n_frames, seed=seed), target)
+            self.net_ = net
+            self.n_features_out_ = net.embed(X[:1, ..., : self.n_frames]).shape[1]
+        return self
+
+    # -- inference ------------------------------------------------------------------
+
+    @property
+    def _n_features_out(self) -> int:
+        return self.n_features_out_
+
+    def _crop_outputs(self, X, method: str) -> np.ndarray:
+        """Output of ``net_.<method>`` on every crop, shape (n_clips, n_crops, ...)."""
+        check_is_fitted(self)
+        X = check_features(X, n_frames=self.n_frames)
+        if X.shape[1:3] != (self.n_channels_in_, self.n_bands_in_):
+            raise ValueError(
+                f"X has {X.shape[1]} channel(s) and {X.shape[2]} band(s), but NetEmbedder "
+                f"was fitted on {self.n_channels_in_} channel(s) and {self.n_bands_in_} "
+                "band(s)."
+            )
+        crops = SlidingCrops(X, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames)
+        with _private_torch_rng(self.net_.device):
+            outputs = getattr(self.net_, method)(crops)
+        return outputs.reshape(X.shape[0], crops.n_crops, -1)
+
+    def transform(self, X) -> np.ndarray:
+        """Embed every clip: the mean of its crops' embeddings.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_channels, n_bands, n_frames)
+            Features with the channels and bands seen in ``fit`` and at least
+            ``n_frames`` frames per clip.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_clips, n_features_out_), dtype float32
+            Mean embedding of the crops of each clip.
+        """
+        return self._crop_outputs(X, "embed").mean(axis=1)
+
+    def predict_crop_proba(self, X) -> np.ndarray:
+        """Class probabilities of every crop of every clip.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_channels, n_bands, n_frames)
+            Features with the channels and bands seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_clips, n_crops, n_classes), dtype float32
+            ``softmax(criterion.logits(output))`` of each crop; columns follow
+            ``classes_``. Crops start every ``inference_hop`` frames, the last at
+            the end of the clip.
+        """
+        return self._crop_outputs(X, "predict_proba")
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities of every clip: the mean over its crops.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_channels, n_bands, n_frames)
+            Features with the channels and bands seen in ``fit``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_clips, n_classes), dtype float32
+            Mean of :meth:`predict_crop_proba` over the crops; rows sum to 1 and
+            columns follow ``classes_``.
+        """
+        return self.predict_crop_proba(X).mean(axis=1)

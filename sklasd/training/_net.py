@@ -1,0 +1,322 @@
+"""The skorch net that trains a classifier on crops and embeds with it."""
+
+from __future__ import annotations
+
+import copy
+from contextlib import AbstractContextManager
+from typing import ClassVar
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Checkpoint, LoadInitState, LRScheduler, ProgressBar
+from skorch.dataset import unpack_data
+from skorch.utils import to_numpy, to_tensor
+from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
+from torch.utils.data import Subset
+
+__all__ = ["ClassifierNet", "WarmRestarts"]
+
+
+class WarmRestarts(CosineAnnealingWarmRestarts):
+    """Cosine annealing with warm restarts (SGDR) that resumes at any epoch.
+
+    :class:`torch.optim.lr_scheduler.CosineAnnealingWarmRestarts` built with
+    ``last_epoch=k`` (as skorch's :class:`~skorch.callbacks.LRScheduler` does when a
+    fit resumes from a checkpoint) restarts its period count from ``T_0``, so past
+    the first restart it resumes with the wrong learning rate. This subclass starts
+    at epoch 0 and jumps to epoch ``k + 1`` with the closed-form
+    ``step(epoch)``, giving the learning rates of an uninterrupted run.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        Wrapped optimizer; when resuming, its parameter groups hold ``initial_lr``
+        (restored with the optimizer state).
+    T_0 : int
+        Epochs until the first restart.
+    T_mult : int, default=1
+        Factor by which the period grows after each restart.
+    eta_min : float, default=0.0
+        Lowest learning rate.
+    last_epoch : int, default=-1
+        Index of the last finished epoch; -1 starts a new schedule.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklasd.training import WarmRestarts
+    >>> optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    >>> scheduler = WarmRestarts(optimizer, T_0=2)
+    >>> lrs = []
+    >>> for _ in range(4):
+    ...     lrs.append(optimizer.param_groups[0]["lr"])
+    ...     optimizer.step()
+    ...     scheduler.step()
+    >>> [round(lr, 2) for lr in lrs]
+    [1.0, 0.5, 1.0, 0.5]
+    """
+
+    def __init__(self, optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0, last_epoch=-1):
+        super().__init__(optimizer, T_0, T_mult=T_mult, eta_min=eta_min)
+        if last_epoch >= 0:
+            self.step(last_epoch + 1)
+
+
+class ClassifierNet(NeuralNetClassifier):
+    """skorch classifier for networks with an ``embed`` method, trained on crops.
+
+    A :class:`skorch.NeuralNetClassifier` with the defaults and hooks that
+    :class:`NetEmbedder` builds on; use it as the ``net`` of an embedder (which
+    sets the module's ``n_classes``, ``in_channels`` and ``input_size`` from the
+    data and trains it on :class:`RandomCrops`).
+
+    The module is a :class:`torch.nn.Module` class constructed with keyword
+    arguments (``module__<name>``), whose ``forward(x)`` maps a batch of crops
+    (B, C, F, T) to class outputs (B, n_classes) and whose ``embed(x)`` gives
+    embeddings (B, embedding_dim). The criterion's ``forward(output, target)`` is
+    the loss; an optional ``logits(output)`` method turns class outputs into logits
+    (e.g. ArcFace: scale times cosine), so ``predict_proba`` is
+    ``softmax(criterion.logits(output))`` (``softmax(output)`` without the method).
+
+    What this class adds to skorch's classifier:
+
+    - ``fit`` trains until the history holds ``max_epochs`` epochs, counting those
+      restored from a checkpoint, so a resumed fit finishes the interrupted run
+      (``partial_fit`` trains ``max_epochs`` more, as in skorch);
+    - ``checkpoint_dir``: a :class:`~skorch.callbacks.Checkpoint` saves the
+      module, optimizer, criterion and history after every epoch, and a
+      :class:`~skorch.callbacks.LoadInitState` (the first callback, so that the
+      learning-rate schedule sees the restored history) resumes from them;
+    - the default callback ``lr_scheduler``: SGDR, cosine annealing with warm
+      restarts (:class:`WarmRestarts`, ``T_0=10`` epochs, ``T_mult=1``), stepped
+      once per epoch so that a resumed fit continues the same schedule; set its
+      parameters as ``callbacks__lr_scheduler__T_0=...``, or turn it off with
+      ``callbacks__lr_scheduler=None`` (constant learning rate);
+    - ``amp=True``: forward passes run under :func:`torch.autocast` in bfloat16 on
+      the net's device type (bfloat16 needs no loss scaling); losses and outputs
+      are computed in float32;
+    - ``verbose=2`` adds a tqdm :class:`~skorch.callbacks.ProgressBar` over the
+      batches of each epoch to the epoch table of ``verbose=1``;
+    - in training, a last batch of a single crop is dropped (batch
+      normalisation cannot train on it);
+    - training datasets with a ``set_epoch`` method (:class:`RandomCrops`) get
+      the epoch number at the start of every epoch, and validation clips split
+      off by ``train_split`` keep the same crop in every epoch;
+    - :meth:`embed` gives the module's embeddings;
+    - a net trained on CUDA unpickles on a machine without CUDA, callbacks
+      included (skorch maps the module, criterion and optimizer to the CPU but
+      not the optimizer state that the learning-rate scheduler references).
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The network class (pass the class, not an instance, so that its keyword
+        arguments can be set).
+    criterion : type of torch.nn.Module, default=torch.nn.CrossEntropyLoss
+        The loss class.
+    optimizer : type of torch.optim.Optimizer, default=torch.optim.Adam
+        The optimizer class.
+    lr : float, default=1e-3
+        Learning rate (the maximum of the SGDR schedule).
+    max_epochs : int, default=30
+        Number of epochs of a fit, restored ones included.
+    batch_size : int, default=32
+        Crops per batch, in training and inference.
+    train_split : callable or None, default=None
+        skorch's internal validation split; None trains on all clips.
+        :class:`NetEmbedder` sets a stratified split when ``early_stopping=True``.
+    amp : bool, default=False
+        Mixed precision (bfloat16 autocast). On CPUs without bfloat16 units it is
+        slower than float32.
+    checkpoint_dir : str or path-like or None, default=None
+        Directory for the checkpoint of this fit (created when missing). A fit
+        resumes from the checkpoint found there: use one directory per fit, not
+        in a parameter search.
+    verbose : int, default=0
+        0 prints nothing, 1 a table row per epoch, 2 also a progress bar.
+    device : str, default="cpu"
+        Torch device of the module ("cpu", "cuda", "cuda:1", ...).
+    **kwargs
+        Any other :class:`skorch.NeuralNet` parameter, e.g. ``module__width_mult``,
+        ``criterion__margin``, ``optimizer__weight_decay``,
+        ``iterator_train__num_workers``, ``callbacks``. The training iterator
+        shuffles by default (``iterator_train__shuffle=True``).
+
+    Attributes
+    ----------
+    module_, criterion_, optimizer_, history_ : see :class:`skorch.NeuralNet`
+        The trained module, its criterion and optimizer, and the training history
+        (``net.history[:, "train_loss"]``, ``net.history[:, "event_lr"]``...).
+
+    See Also
+    --------
+    NetEmbedder : The scikit-learn estimator that trains this net on sections.
+    skorch.NeuralNetClassifier : The parent class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklasd.training import ClassifierNet, RandomCrops
+    >>> class Tiny(torch.nn.Module):
+    ...     def __init__(self, *, n_classes=2, in_channels=1, embedding_dim=4,
+    ...                  input_size=(8, 8), head="linear"):
+    ...         super().__init__()
+    ...         self.body = torch.nn.Sequential(
+    ...             torch.nn.Flatten(), torch.nn.Linear(in_channels * input_size[0]
+    ...             * input_size[1], embedding_dim))
+    ...         self.head = torch.nn.Linear(embedding_dim, n_classes)
+    ...     def embed(self, x):
+    ...         return self.body(x)
+    ...     def forward(self, x):
+    ...         return self.head(self.embed(x))
+    >>> X = np.random.default_rng(0).normal(size=(6, 1, 8, 12)).astype(np.float32)
+    >>> y = np.array([0, 1] * 3)
+    >>> _ = torch.manual_seed(0)
+    >>> net = ClassifierNet(Tiny, max_epochs=3).fit(RandomCrops(X, y, n_frames=8), y)
+    >>> len(net.history), net.embed(X[:, :, :, :8]).shape
+    (3, (6, 4))
+    """
+
+    # Callbacks hold torch state too (the LR scheduler references the optimizer and
+    # its CUDA tensors): unpickle them with the map location of the module, else a
+    # net trained on CUDA fails to load on a machine without CUDA.
+    cuda_dependent_attributes_: ClassVar[list] = ["callbacks_"]
+
+    def __init__(
+        self,
+        module,
+        *args,
+        criterion=torch.nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=30,
+        batch_size=32,
+        train_split=None,
+        amp=False,
+        checkpoint_dir=None,
+        verbose=0,
+        **kwargs,
+    ):
+        kwargs.setdefault("iterator_train__shuffle", True)
+        super().__init__(
+            module,
+            *args,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.amp = amp
+        self.checkpoint_dir = checkpoint_dir
+
+    @property
+    def _default_callbacks(self):
+        *scoring, print_log = super()._default_callbacks
+        callbacks = []
+        checkpoint = None
+        if self.checkpoint_dir is not None:
+            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
+            callbacks.append(("load_init_state", LoadInitState(checkpoint)))
+        callbacks += scoring
+        callbacks.append(
+            ("lr_scheduler", LRScheduler(policy=WarmRestarts, step_every="epoch", T_0=10))
+        )
+        if checkpoint is not None:
+            callbacks.append(("checkpoint", checkpoint))
+        if self.verbose >= 2:
+            callbacks.append(("progress_bar", ProgressBar()))
+        return [*callbacks, print_log]
+
+    def _autocast(self) -> AbstractContextManager:
+        """Autocast to bfloat16 on the net's device type when ``amp`` is on."""
+        device_type = torch.device(self.device or "cpu").type
+        return torch.autocast(device_type, dtype=torch.bfloat16, enabled=bool(self.amp))
+
+    def infer(self, x, **fit_params):
+        """Forward pass of a batch, under autocast when ``amp`` is on."""
+        with self._autocast():
+            return super().infer(x, **fit_params)
+
+    def get_loss(self, y_pred, y_true, *args, **kwargs):
+        """The criterion on float32 outputs (autocast may give bfloat16 ones)."""
+        return super().get_loss(y_pred.float(), y_true, *args, **kwargs)
+
+    def _get_predict_nonlinearity(self):
+        if self.predict_nonlinearity == "auto":
+            self.check_is_fitted()
+            return self._softmax_of_logits
+        return super()._get_predict_nonlinearity()
+
+    def _softmax_of_logits(self, output: torch.Tensor) -> torch.Tensor:
+        logits = getattr(self.criterion_, "logits", None)
+        output = output if logits is None else logits(output)
+        return torch.softmax(output.float(), dim=-1)
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Record the new epoch, and hand its number to a ``set_epoch`` dataset."""
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid)
+        dataset = dataset_train.dataset if isinstance(dataset_train, Subset) else dataset_train
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(len(self.history))
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """skorch's split, with validation clips that keep one crop in every epoch."""
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        if isinstance(dataset_valid, Subset) and hasattr(dataset_valid.dataset, "set_epoch"):
+            fixed = copy.copy(dataset_valid.dataset)
+            fixed.set_epoch(None)
+            dataset_valid = Subset(fixed, dataset_valid.indices)
+        return dataset_train, dataset_valid
+
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator; in training, a last batch of a single crop is dropped.
+
+        Batch normalisation cannot train on one crop, and the shuffled clip left
+        over changes from epoch to epoch. Set ``iterator_train__drop_last`` to
+        decide otherwise.
+        """
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        batch_size = kwargs.setdefault("batch_size", self.batch_size)
+        if batch_size == -1:
+            batch_size = kwargs["batch_size"] = len(dataset)
+        kwargs.setdefault("drop_last", len(dataset) % batch_size == 1)
+        return self.iterator_train(dataset, **kwargs)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's loop; ``fit`` runs the epochs missing from the history."""
+        # skorch >= 1.4 tells fit and partial_fit apart with _routing_method.
+        if epochs is None and fit_params.get("_routing_method", "fit") == "fit":
+            epochs = max(self.max_epochs - len(self.history), 0)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def embed(self, X) -> np.ndarray:
+        """Embeddings from the module's ``embed`` method, batch by batch.
+
+        Parameters
+        ----------
+        X : input data accepted by skorch, e.g. an array (n, C, F, T) or a Dataset
+            The crops to embed, of the size the module was built for.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n, embedding_dim), dtype float32
+            One row per item, in order.
+        """
+        self.check_is_fitted()
+        self._set_training(False)
+        iterator = self.get_iterator(self.get_dataset(X), training=False)
+        chunks = []
+        with torch.no_grad(), self._autocast():
+            for batch in iterator:
+                Xi, _ = unpack_data(batch)
+                embedding = self.module_.embed(to_tensor(Xi, device=self.device))
+                chunks.append(to_numpy(embedding.float()))
+        return np.concatenate(chunks)
