@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from torch import nn
 
 from sklasd.training import ClassifierNet
@@ -47,15 +46,6 @@ class TinyLoss(nn.CrossEntropyLoss):
 
     def logits(self, output):
         return 2.0 * output
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread per test process: tiny networks train faster than with a pool."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 @pytest.fixture
