@@ -5,19 +5,61 @@ class outputs (``forward``) and embeddings (``embed``); losses share the interfa
 ``loss(output, target)`` and ``logits(output)``.
 """
 
+from sklasd.nn._centroid_losses import (
+    CENTROID_LOSSES,
+    CentroidLoss,
+    centroid_score,
+    class_centroids,
+)
 from sklasd.nn._layers import CosineHead
 from sklasd.nn._losses import ArcFaceLoss, CrossEntropyLoss
+from sklasd.nn._metric_losses import (
+    AttributeHeads,
+    AttributeLoss,
+    BatchHardTripletLoss,
+    ClassificationTripletAttributeLoss,
+)
 from sklasd.nn._mobilefacenet import MOBILEFACENET_BLOCKS, BottleneckRow, MobileFaceNet
 from sklasd.nn._mobilenetv3 import MOBILENETV3_ID_BLOCKS, BneckRow, MobileNetV3IDNet
+from sklasd.nn._resnet38 import RESNET38_LAYERS, BinaryOutput, ResNet38
+from sklasd.nn._rfr_cnn import (
+    CBAM,
+    DEFAULT_STAGE_WEIGHTS,
+    RFRCNN,
+    StageBCELoss,
+    combine_stages,
+)
+from sklasd.nn._tdnn import TDNN, TDNN_FRAME_LAYERS, TDNNRow
+from sklasd.nn._tgram import TgramNet
 
 __all__ = [
+    "CBAM",
+    "CENTROID_LOSSES",
+    "DEFAULT_STAGE_WEIGHTS",
     "MOBILEFACENET_BLOCKS",
     "MOBILENETV3_ID_BLOCKS",
+    "RESNET38_LAYERS",
+    "RFRCNN",
+    "TDNN",
+    "TDNN_FRAME_LAYERS",
     "ArcFaceLoss",
+    "AttributeHeads",
+    "AttributeLoss",
+    "BatchHardTripletLoss",
+    "BinaryOutput",
     "BneckRow",
     "BottleneckRow",
+    "CentroidLoss",
+    "ClassificationTripletAttributeLoss",
     "CosineHead",
     "CrossEntropyLoss",
     "MobileFaceNet",
     "MobileNetV3IDNet",
+    "ResNet38",
+    "StageBCELoss",
+    "TDNNRow",
+    "TgramNet",
+    "centroid_score",
+    "class_centroids",
+    "combine_stages",
 ]

@@ -202,8 +202,13 @@ def _check_int(name: str, value, low: int) -> int:
 
 
 def _check_real(name: str, value, low: float, high: float, *, low_open: bool) -> float:
-    too_low = value <= low if low_open else value < low
-    if isinstance(value, bool) or not isinstance(value, Real) or too_low or value > high:
+    valid = (
+        isinstance(value, Real)
+        and not isinstance(value, bool)
+        and (low < value if low_open else low <= value)
+        and value <= high
+    )
+    if not valid:  # NaN fails every comparison, so it is refused here too
         bounds = f"{'(' if low_open else '['}{low}, {high}]"
         raise ValueError(f"{name} must be a number in {bounds}, got {value!r}.")
     return float(value)

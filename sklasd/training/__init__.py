@@ -9,11 +9,13 @@ trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output)
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
 from sklasd.training._embedder import NetEmbedder
 from sklasd.training._net import ClassifierNet, WarmRestarts
+from sklasd.training._sampler import SectionBalancedBatchSampler
 
 __all__ = [
     "ClassifierNet",
     "NetEmbedder",
     "RandomCrops",
+    "SectionBalancedBatchSampler",
     "SlidingCrops",
     "WarmRestarts",
     "check_features",
