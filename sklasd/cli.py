@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import joblib
 import pandas as pd
-import sklearn
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.datasets import (
     load_dcase,
@@ -26,6 +23,7 @@ from sklasd.datasets import (
     write_challenge_csvs,
     write_dcase_folder,
 )
+from sklasd.detectors import fit_score_by_machine_type
 from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import dcase_report, official_score
 from sklasd.scoring import (
@@ -119,32 +117,11 @@ def run(
     if year is None:
         names = frame["path"].map(lambda path: Path(path).name)
         year = 2022 if names.str.startswith("section_").any() else 2020
-    scored = []
-    with sklearn.config_context(enable_metadata_routing=True):
-        for machine_type, clips in frame.groupby("machine_type", sort=True):
-            train = clips[clips["split"] == "train"]
-            test = clips[clips["split"] == "test"]
-            if train.empty or test.empty:
-                print(f"{machine_type}: skipped (needs both train and test clips)")
-                continue
-            start = time.perf_counter()
-            pipe = build_pipeline(scorer, n_jobs=n_jobs)
-            metadata = {name: train[name].to_numpy() for name in ("section", "domain")}
-            wanted = get_routing_for_object(pipe).consumes("fit", list(metadata))
-            pipe.fit(train["path"].to_numpy(), **{name: metadata[name] for name in wanted})
-            decision = pipe.decision_function(
-                test["path"].to_numpy(), section=test["section"].to_numpy()
-            )
-            test = test.assign(anomaly_score=-decision, is_anomaly=(decision < 0).astype(int))
-            joblib.dump(pipe, output / f"model_{machine_type}.joblib")
-            print(
-                f"{machine_type}: {len(train)} training / {len(test)} test clips "
-                f"in {time.perf_counter() - start:.1f} s"
-            )
-            scored.append(test)
-    if not scored:
-        raise ValueError(f"no machine type in {root} has both training and test clips")
-    scored = pd.concat(scored, ignore_index=True)
+    scored, models = fit_score_by_machine_type(
+        build_pipeline(scorer, n_jobs=n_jobs), frame, return_estimators=True, verbose=True
+    )
+    for machine_type, model in models.items():
+        joblib.dump(model, output / f"model_{machine_type}.joblib")
     write_challenge_csvs(output, scored, scored["anomaly_score"], scored["is_anomaly"])
     labelled = scored[scored["label"].notna()]
     if labelled.empty:

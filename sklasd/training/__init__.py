@@ -6,16 +6,20 @@ probabilities averaged over crops; :class:`ClassifierNet` is the skorch net it
 trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output).
 """
 
+from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
 from sklasd.training._embedder import NetEmbedder
 from sklasd.training._net import ClassifierNet, WarmRestarts
 from sklasd.training._sampler import SectionBalancedBatchSampler
 
 __all__ = [
+    "BinaryNet",
     "ClassifierNet",
     "NetEmbedder",
     "RandomCrops",
+    "RatioBatchSampler",
     "SectionBalancedBatchSampler",
+    "SegmentCrops",
     "SlidingCrops",
     "WarmRestarts",
     "check_features",

@@ -1,0 +1,22 @@
+"""Anomaly detectors on audio clips, and fitting a whole dataset machine type by machine type.
+
+:class:`IDClassifierDetector` trains a network to tell sections apart and scores
+clips by the network's confidence or by their embeddings;
+:class:`OutlierClassifierDetector` and :class:`CentroidBCEDetector` train networks
+against the other sections' clips; :func:`fit_score_by_machine_type` fits any
+detector or Pipeline per machine type of a DCASE dataset and returns the scores for
+the official DCASE score.
+"""
+
+from sklasd.detectors._by_machine_type import fit_score_by_machine_type
+from sklasd.detectors._centroid_bce import CentroidBCEDetector
+from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
+from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+
+__all__ = [
+    "CentroidBCEDetector",
+    "IDClassifierDetector",
+    "OutlierClassifierDetector",
+    "fit_score_by_machine_type",
+    "make_id_embedder",
+]

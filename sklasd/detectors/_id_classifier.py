@@ -1,0 +1,577 @@
+"""IDClassifierDetector: anomalies are clips a section classifier cannot place."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from sklasd.base import BaseDetector
+from sklasd.features import LogMel
+from sklasd.nn import ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
+from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
+from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.utils import check_clips, check_metadata_array, check_section
+
+__all__ = ["IDClassifierDetector", "make_id_embedder"]
+
+_NETWORKS = {"mobilenetv3": MobileNetV3IDNet, "mobilefacenet": MobileFaceNet}
+# The loss and the head of the network that it needs.
+_LOSSES = {"arcface": (ArcFaceLoss, "cosine"), "ce": (CrossEntropyLoss, "linear")}
+_SCORERS = {
+    "cosine": CosineScorer,
+    "knn": KNNScorer,
+    "mahalanobis": MahalanobisScorer,
+    "ocsvm": OneClassSVMScorer,
+}
+
+
+def make_id_embedder(
+    *, network: str | type = "mobilenetv3", loss: str = "ce", **net_params: Any
+) -> NetEmbedder:
+    """The default embedder of :class:`IDClassifierDetector`, to adjust and pass on.
+
+    A :class:`~sklasd.training.NetEmbedder` (64-frame crops, the other defaults of
+    NetEmbedder) around ``ClassifierNet(<network>, criterion=<loss>,
+    module__head=<the loss's head>, max_epochs=40, **net_params)``. The named
+    networks come in their CPU-sized variant, ``module__width_mult=0.5`` and
+    ``module__depth_mult=0.5``: on 128 x 64 crops in batches of 32 on a 2-core CPU,
+    :class:`~sklasd.nn.MobileNetV3IDNet` trains about 380 crops/s (140 crops/s in
+    its paper configuration, ``module__width_mult=1.0, module__depth_mult=1.0``), so
+    that 40 epochs on 1,000 clips of one machine type take about two minutes (see
+    ``benchmarks/bench_idclassifier.py``). The Adam optimizer at ``lr=1e-3``, SGDR
+    and batches of 32 are :class:`~sklasd.training.ClassifierNet`'s defaults.
+
+    The default loss is cross-entropy: in this configuration it trained faster and
+    scored better than ArcFace (margin 0.5, scale 30) in
+    ``benchmarks/eval_idclassifier.py``, on synthetic data and on the real DCASE
+    2020 slider clips; ArcFace needs more epochs (its loss still fell after 200
+    epochs on a hundred clips).
+
+    40 epochs suit about a thousand clips (over a thousand optimisation steps); on a
+    few hundred clips, train for more epochs (``max_epochs=...``): with too few steps
+    the batch-normalisation statistics of the network have not settled and its
+    embeddings barely vary from clip to clip.
+
+    Parameters
+    ----------
+    network : {"mobilenetv3", "mobilefacenet"} or type, default="mobilenetv3"
+        :class:`~sklasd.nn.MobileNetV3IDNet` or :class:`~sklasd.nn.MobileFaceNet`
+        at width and depth 0.5, or a network class with their keyword interface
+        (``n_classes``, ``in_channels``, ``input_size``, ``head``), used with its
+        own defaults.
+    loss : {"ce", "arcface"}, default="ce"
+        :class:`~sklasd.nn.CrossEntropyLoss` with a linear head, or
+        :class:`~sklasd.nn.ArcFaceLoss` with a cosine head.
+    **net_params : dict
+        Further :class:`~sklasd.training.ClassifierNet` parameters, overriding the
+        above (``max_epochs=100``, ``module__width_mult=1.0``, ``lr=...``).
+
+    Returns
+    -------
+    embedder : NetEmbedder
+        An unfitted embedder.
+
+    Examples
+    --------
+    >>> from sklasd.detectors import IDClassifierDetector, make_id_embedder
+    >>> embedder = make_id_embedder(loss="arcface", max_epochs=100)
+    >>> embedder.net.criterion.__name__, embedder.net.module__head, embedder.net.max_epochs
+    ('ArcFaceLoss', 'cosine', 100)
+    >>> detector = IDClassifierDetector(embedder=embedder, scoring="confidence")
+    """
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}.")
+    if isinstance(network, str):
+        if network not in _NETWORKS:
+            raise ValueError(
+                f"network must be one of {sorted(_NETWORKS)} or a class, got {network!r}."
+            )
+        module = _NETWORKS[network]
+        net_params = {"module__width_mult": 0.5, "module__depth_mult": 0.5, **net_params}
+    else:
+        module = network
+    criterion, head = _LOSSES[loss]
+    params = {"criterion": criterion, "module__head": head, "max_epochs": 40, **net_params}
+    return NetEmbedder(net=ClassifierNet(module, **params))
+
+
+def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A 1-D object array of the tuples ``(first[i], second[i])``."""
+    pairs = np.empty(len(first), dtype=object)
+    pairs[:] = list(zip(first.tolist(), second.tolist(), strict=True))
+    return pairs
+
+
+class IDClassifierDetector(BaseDetector):
+    """Anomalies are clips that a network trained to tell sections apart cannot place.
+
+    The classification approach of the best DCASE systems (Wang et al., "Unsupervised
+    anomalous sound detection for machine condition monitoring using
+    classification-based methods", Applied Sciences 11(23), 2021, section 2.2; Giri's,
+    Inoue's and Zhou's DCASE 2020 systems; STgram-MFN): a network learns, on normal
+    clips only, to tell apart the sections (machine IDs) of a machine type. An unseen
+    clip is anomalous when the network is unsure of the clip's own section
+    (``scoring="confidence"``), or when its embedding lies far from the training
+    embeddings of its section (the other ``scoring`` modes).
+
+    ``fit`` runs ``features`` (log-mel spectrograms), trains ``embedder`` (a
+    :class:`~sklasd.training.NetEmbedder`: random crops, averaging over crops at
+    inference) on the features with each clip's class, and, for the embedding
+    modes, fits a scorer step of :mod:`sklasd.scoring` on the embeddings of the
+    training clips. The same method as a pipeline is
+    ``make_pipeline(LogMel(), NetEmbedder(...), CosineScorer())``, which gives the
+    same scores as ``IDClassifierDetector(embedder=NetEmbedder(...),
+    scoring="cosine")`` with the same ``random_state``.
+
+    **Groups.** Thresholds and scorer models are kept per group of clips: per
+    ``section``, or, when ``machine_type`` is given in ``fit``, per (machine type,
+    section) pair, so that one model serves several machine types (as the DCASE
+    2023 systems train on data with one section per machine type). ``sections_``
+    holds the groups; a detector fitted with ``machine_type`` needs it (and
+    ``section``) when scoring too. Both are requested by default in ``fit``,
+    ``decision_function`` and ``predict``.
+
+    **Classes the network learns** (``target``; the embedder's own ``target`` is
+    replaced by it):
+
+    - ``"section"``: one class per group, i.e. per section, or per (machine type,
+      section) pair when ``machine_type`` is given;
+    - ``"section_attributes"``: one class per (group, attribute label) pair, with the
+      ``attributes`` metadata (e.g. the ``attributes`` column of
+      :func:`~sklasd.datasets.load_dcase`); on data with a single section these are
+      the attribute classes;
+    - ``"attributes"``: one class per attribute label (per (machine type,
+      attribute) pair when ``machine_type`` is given);
+    - ``"auto"`` (default): ``"section_attributes"`` when ``attributes`` is given in
+      ``fit``, else ``"section"``.
+
+    Training needs at least two classes among the normal clips: data with one
+    section per machine type train on several machine types at once
+    (``machine_type``) or on attribute classes.
+
+    **Scoring.**
+
+    - ``"confidence"``: the anomaly score of a clip is ``log((1 - p) / p)``, where
+      ``p`` is the probability the network gives to the clip's own group (the sum
+      of the probabilities of all classes seen with that group in training), for
+      every crop of the clip, averaged over the crops; ``score_samples`` is minus
+      that. ``1 - p`` is summed from the other classes' probabilities, so it stays
+      accurate when ``p`` rounds to 1. It needs classes outside every group (with
+      a single group and attribute classes ``p`` would always be 1: ValueError).
+    - ``"cosine"``, ``"knn"``, ``"mahalanobis"``, ``"ocsvm"``: the
+      :class:`~sklasd.scoring.CosineScorer`, :class:`~sklasd.scoring.KNNScorer`,
+      :class:`~sklasd.scoring.MahalanobisScorer` (with the ``domain`` metadata) or
+      :class:`~sklasd.scoring.OneClassSVMScorer` fitted per group on the
+      embeddings of the training clips; or any such scorer step instance (cloned),
+      e.g. ``KNNScorer(n_neighbors=3)``. The detector's ``contamination`` and
+      ``gamma_quantile`` replace the scorer's.
+
+    Clips labelled anomalous (``y == 1``) are left out of training (of the network
+    and of the scorer step); thresholds come from the normal training clips.
+
+    Parameters
+    ----------
+    features : transformer or None, default=None
+        Unfitted transformer from clips (paths or waveforms) to features of shape
+        (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
+        :class:`~sklasd.features.LogMel` with its defaults.
+    embedder : NetEmbedder or None, default=None
+        Unfitted embedder, cloned in ``fit``. None means
+        ``make_id_embedder(network=network, loss=loss)`` (:func:`make_id_embedder`):
+        the CPU-sized MobileNetV3 ID network with cross-entropy, 40 epochs on 64-frame
+        crops, which fits 1,000 clips of 10 s in a few minutes on a 2-core CPU.
+        Pass ``make_id_embedder(max_epochs=..., ...)`` to adjust it (and reach
+        its parameters as ``embedder__net__lr`` etc. in a parameter search).
+    network : {"mobilenetv3", "mobilefacenet"}, type or None, default=None
+        Network of the default embedder (see :func:`make_id_embedder`); only
+        when ``embedder`` is None (giving both is an error). None means
+        ``"mobilenetv3"``.
+    loss : {"ce", "arcface"} or None, default=None
+        Loss of the default embedder (see :func:`make_id_embedder`); only when
+        ``embedder`` is None (giving both is an error). None means ``"ce"``.
+    target : {"auto", "section", "attributes", "section_attributes"}, default="auto"
+        Classes the network learns; see above.
+    scoring : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer, \
+default="cosine"
+        How clips are scored; see above.
+    contamination : "gamma" or float, default="gamma"
+        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
+    gamma_quantile : float, default=0.9
+        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    random_state : int, RandomState instance or None, default=None
+        Passed to the embedder (replacing its own) when not None: seeds the
+        network's weights, crops and shuffling. An int makes fits repeatable.
+    device : str or None, default=None
+        Torch device of the network ("cpu", "cuda"), replacing the embedder's when
+        not None. A model trained on CUDA loads and scores on a CPU-only machine.
+
+    Attributes
+    ----------
+    features_ : transformer
+        The fitted feature transformer.
+    embedder_ : NetEmbedder
+        The trained embedder (``embedder_.net_.history`` holds the training history).
+    scorer_ : BaseDetector or None
+        The scorer step fitted on the training embeddings; None for
+        ``scoring="confidence"``.
+    classes_ : ndarray of shape (n_classes,)
+        The classes of the network (``embedder_.classes_``).
+    class_groups_ : ndarray of shape (n_sections, n_classes) of bool
+        Whether a class was seen with a group (a row of ``sections_``) in training.
+    machine_types_ : ndarray of shape (n_machine_types,) or None
+        Machine types seen in ``fit``; None when fitted without ``machine_type``.
+    sections_ : ndarray of shape (n_sections,) or None
+        Groups seen in ``fit``: sections, or (machine type, section) tuples in an
+        object array when fitted with ``machine_type``; None when fitted without
+        ``section``.
+    offset_ : ndarray of shape (n_sections,)
+        Threshold of each group in ``score_samples`` units.
+
+    See Also
+    --------
+    make_id_embedder : The default embedder, to adjust.
+    sklasd.training.NetEmbedder : The trained network, as a transformer.
+    sklasd.scoring.CosineScorer : Scorer step of the default ``scoring``.
+    fit_score_by_machine_type : Fit and score a DCASE dataset type by type.
+
+    Examples
+    --------
+    A tiny network trained for a few epochs on three sections of one machine:
+
+    >>> from sklasd.datasets import make_machine_sounds
+    >>> from sklasd.detectors import IDClassifierDetector
+    >>> from sklasd.features import LogMel
+    >>> from sklasd.nn import MobileNetV3IDNet
+    >>> from sklasd.training import ClassifierNet, NetEmbedder
+    >>> X, meta = make_machine_sounds(machine_types="fan", n_train=8, n_test=4,
+    ...                               duration=1.0, random_state=0)
+    >>> train = (meta["split"] == "train").to_numpy()
+    >>> net = ClassifierNet(MobileNetV3IDNet, module__width_mult=0.25,
+    ...                     module__depth_mult=0.5, max_epochs=3, batch_size=16)
+    >>> detector = IDClassifierDetector(
+    ...     features=LogMel(n_mels=32), embedder=NetEmbedder(net=net, n_frames=16),
+    ...     scoring="confidence", random_state=0,
+    ... ).fit(X[train], section=meta["section"][train])
+    >>> detector.sections_, detector.classes_
+    (array([0, 1, 2]), array([0, 1, 2]))
+    >>> anomaly_score = -detector.decision_function(X[~train], section=meta["section"][~train])
+    >>> anomaly_score.shape
+    (24,)
+    """
+
+    __metadata_request__fit: ClassVar[dict] = {
+        "section": True,
+        "machine_type": True,
+        "domain": True,
+        "attributes": True,
+    }
+    __metadata_request__decision_function: ClassVar[dict] = {
+        "section": True,
+        "machine_type": True,
+    }
+    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseDetector._parameter_constraints,
+        "features": [None, HasMethods(["fit", "transform"])],
+        "embedder": [None, NetEmbedder],
+        "network": [None, StrOptions(set(_NETWORKS)), type],
+        "loss": [None, StrOptions(set(_LOSSES))],
+        "target": [StrOptions({"auto", "section", "attributes", "section_attributes"})],
+        "scoring": [StrOptions({"confidence", *_SCORERS}), HasMethods(["fit", "score_samples"])],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+    }
+
+    def __init__(
+        self,
+        *,
+        features: Any = None,
+        embedder: NetEmbedder | None = None,
+        network: str | type | None = None,
+        loss: str | None = None,
+        target: str = "auto",
+        scoring: str | BaseDetector = "cosine",
+        contamination: str | float = "gamma",
+        gamma_quantile: float = 0.9,
+        random_state: Any = None,
+        device: str | None = None,
+    ):
+        super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
+        self.features = features
+        self.embedder = embedder
+        self.network = network
+        self.loss = loss
+        self.target = target
+        self.scoring = scoring
+        self.random_state = random_state
+        self.device = device
+
+    # -- public methods that take machine_type ----------------------------------------
+
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        section: Any = None,
+        machine_type: Any = None,
+        domain: Any = None,
+        attributes: Any = None,
+    ) -> IDClassifierDetector:
+        """Train the network, the scorer step and the per-group thresholds.
+
+        Parameters
+        ----------
+        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
+            Training clips: audio file paths or waveforms.
+        y : array-like of shape (n_clips,), default=None
+            Anomaly labels, 0 normal and 1 anomalous; anomalous clips are left out
+            of training. None means all clips are normal.
+        section : array-like of shape (n_clips,), default=None
+            Section (machine ID) of every clip.
+        machine_type : array-like of shape (n_clips,), default=None
+            Machine type of every clip: the groups become (machine type, section)
+            pairs, for one model over several machine types. Needs ``section``.
+        domain : array-like of shape (n_clips,), default=None
+            Domain of every clip ("source"/"target"), for scorer steps that use it
+            (``"mahalanobis"``).
+        attributes : array-like of shape (n_clips,), default=None
+            Attribute label of every clip, for the attribute targets.
+
+        Returns
+        -------
+        self : IDClassifierDetector
+            The fitted detector.
+
+        Raises
+        ------
+        ValueError
+            When the normal clips hold fewer than two classes, metadata is missing
+            or misshaped, or ``scoring="confidence"`` would be constant.
+        """
+        X, groups = self._groups(X, section, machine_type)
+        return super().fit(
+            X, y, section=groups, machine_type=machine_type, domain=domain, attributes=attributes
+        )
+
+    def fit_predict(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        section: Any = None,
+        machine_type: Any = None,
+        domain: Any = None,
+        attributes: Any = None,
+    ) -> np.ndarray:
+        """Fit the detector and return the labels of the training clips.
+
+        Parameters
+        ----------
+        X, y, section, machine_type, domain, attributes
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 for normal clips, -1 for anomalous ones (leave-one-out labels for the
+            neighbour-based scorings).
+        """
+        X, groups = self._groups(X, section, machine_type)
+        return super().fit_predict(
+            X, y, section=groups, machine_type=machine_type, domain=domain, attributes=attributes
+        )
+
+    def score_samples(
+        self, X: Any, *, section: Any = None, machine_type: Any = None
+    ) -> np.ndarray:
+        """Normality score of each clip: higher is more normal.
+
+        Parameters
+        ----------
+        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
+            Clips to score.
+        section : array-like of shape (n_clips,), default=None
+            Section of every clip; required when the detector was fitted with
+            sections.
+        machine_type : array-like of shape (n_clips,), default=None
+            Machine type of every clip; required when the detector was fitted with
+            machine types, ignored otherwise.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,)
+            Normality scores (not shifted by the thresholds).
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().score_samples(X, section=groups)
+
+    def decision_function(
+        self, X: Any, *, section: Any = None, machine_type: Any = None
+    ) -> np.ndarray:
+        """Score minus the threshold of each clip's group: negative is anomalous.
+
+        Parameters
+        ----------
+        X, section, machine_type
+            As in :meth:`score_samples`.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_clips,)
+            ``score_samples(X) - offset_[group]``; the DCASE anomaly score is
+            ``-decision``.
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().decision_function(X, section=groups)
+
+    def predict(self, X: Any, *, section: Any = None, machine_type: Any = None) -> np.ndarray:
+        """Label each clip normal (+1) or anomalous (-1).
+
+        Parameters
+        ----------
+        X, section, machine_type
+            As in :meth:`score_samples`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 where ``decision_function >= 0``, else -1.
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().predict(X, section=groups)
+
+    # -- groups -----------------------------------------------------------------------
+
+    @staticmethod
+    def _groups(X, section, machine_type) -> tuple[Any, np.ndarray | None]:
+        """Validated clips and the group of every clip (section or (type, section))."""
+        X = check_clips(X)
+        if machine_type is None:
+            return X, section
+        n_samples = _num_samples(X)
+        machine_type = check_metadata_array(machine_type, n_samples, name="machine_type")
+        section = check_section(section, n_samples)
+        if section is None:
+            raise ValueError(
+                "machine_type was given without section: pass the section of every clip "
+                "too (the groups are (machine type, section) pairs)."
+            )
+        return X, _pairs(machine_type, section)
+
+    def _scoring_groups(self, X, section, machine_type) -> tuple[Any, np.ndarray | None]:
+        """The groups of clips to score, as in fit (machine_type ignored if not fitted with)."""
+        check_is_fitted(self)
+        if self.machine_types_ is None:
+            return X, section
+        if machine_type is None:
+            raise ValueError(
+                f"IDClassifierDetector was fitted per (machine type, section) with machine "
+                f"types {self.machine_types_.tolist()}; pass machine_type=<one value per "
+                "clip> (and section) to score."
+            )
+        return self._groups(X, section, machine_type)
+
+    # -- BaseDetector hooks -----------------------------------------------------------
+
+    def _validate_X(self, X: Any, *, reset: bool) -> Any:
+        return check_clips(X)
+
+    def _make_embedder(self) -> NetEmbedder:
+        if self.embedder is not None:
+            if self.network is not None or self.loss is not None:
+                raise ValueError(
+                    f"network={self.network!r} and loss={self.loss!r} configure the default "
+                    "embedder; with an embedder given, set its net instead (or leave "
+                    "network and loss None)."
+                )
+            embedder = clone(self.embedder)
+        else:
+            embedder = make_id_embedder(
+                network=self.network or "mobilenetv3", loss=self.loss or "ce"
+            )
+        for name in ("random_state", "device"):
+            if getattr(self, name) is not None:
+                embedder.set_params(**{name: getattr(self, name)})
+        return embedder
+
+    def _fit(self, X, y, *, section, machine_type=None, domain=None, attributes=None):
+        n_samples = _num_samples(X)
+        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
+        if attributes is not None:
+            attributes = check_metadata_array(attributes, n_samples, name="attributes")
+            if machine_type is not None:
+                attributes = _pairs(np.asarray(machine_type), attributes)
+        target = self.target
+        if target == "auto":
+            target = "section" if attributes is None else "section_attributes"
+        normal = slice(None) if y is None else y == 0
+        groups = None if section is None else np.unique(section[normal])
+        if target == "section" and groups is not None and groups.size < 2:
+            raise ValueError(
+                f"IDClassifierDetector trains a network to tell groups of clips apart, but "
+                f"the normal training clips all lie in section {groups.tolist()[0]!r}: pass "
+                "machine_type to train one model over several machine types (classes: "
+                "(machine type, section) pairs), or attributes to train on attribute "
+                "classes."
+            )
+        self.features_ = clone(LogMel() if self.features is None else self.features)
+        features = self.features_.fit_transform(X, y)
+        self.embedder_ = self._make_embedder().set_params(target=target)
+        labels = {"section": section, "attributes": attributes}
+        embeddings = self.embedder_.fit(features, y, **labels).transform(features)
+        self.classes_ = self.embedder_.classes_
+
+        group = self._section_indices(section, n_samples)
+        self.class_groups_ = np.zeros((group.max() + 1, len(self.classes_)), dtype=bool)
+        known = {name: None if value is None else value[normal] for name, value in labels.items()}
+        self.class_groups_[group[normal], self.embedder_.class_index(**known)] = True
+
+        if self.scoring == "confidence":
+            self.scorer_ = None
+            undefined = self.class_groups_.all(axis=1)
+            if undefined.any():
+                raise ValueError(
+                    f"scoring='confidence' is undefined here: every class the network tells "
+                    f"apart ({len(self.classes_)} with target={target!r}) belongs to "
+                    f"{self._group_name(int(np.argmax(undefined)))}, so the probability of "
+                    "the clip's own group is always 1. Train on several groups (sections, "
+                    "or machine_type) or use an embedding scoring such as 'cosine'."
+                )
+            return self._confidence(features, section)
+        scorer = _SCORERS[self.scoring]() if isinstance(self.scoring, str) else self.scoring
+        self.scorer_ = clone(scorer).set_params(
+            contamination=self.contamination, gamma_quantile=self.gamma_quantile
+        )
+        metadata = {"domain": domain} if domain is not None else {}
+        metadata = {
+            name: metadata[name]
+            for name in get_routing_for_object(self.scorer_).consumes("fit", list(metadata))
+        }
+        # The scorer's training scores, leave-one-out where it uses them (neighbours):
+        # its decision values on the training clips plus its thresholds.
+        self.scorer_._validate_params()
+        decision = self.scorer_._fit_thresholds(embeddings, y, section, metadata)
+        return decision + self.scorer_.offset_[group]
+
+    def _score_samples(self, X, *, section):
+        features = self.features_.transform(X)
+        if self.scorer_ is None:
+            return self._confidence(features, section)
+        return self.scorer_.score_samples(self.embedder_.transform(features), section=section)
+
+    def _confidence(self, features: np.ndarray, section: np.ndarray | None) -> np.ndarray:
+        """Minus the crop-averaged log-odds against each clip's own group."""
+        proba = self.embedder_.predict_crop_proba(features).astype(np.float64)
+        own = self.class_groups_[self._section_indices(section, len(proba))][:, None, :]
+        tiny = np.finfo(np.float32).tiny
+        p_own = np.maximum(np.where(own, proba, 0.0).sum(axis=-1), tiny)
+        p_other = np.maximum(np.where(own, 0.0, proba).sum(axis=-1), tiny)
+        return -np.log(p_other / p_own).mean(axis=1)

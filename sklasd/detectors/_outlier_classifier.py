@@ -1,0 +1,552 @@
+"""OutlierClassifierDetector: one binary network per section, trained against the clips of the
+other sections as outliers; and the machinery it shares with CentroidBCEDetector."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import clone
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _num_samples, check_is_fitted
+
+from sklasd.base import BaseDetector
+from sklasd.detectors._id_classifier import _pairs
+from sklasd.features import LogMel
+from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
+from sklasd.training import RandomCrops, SlidingCrops, check_features
+from sklasd.training._binary import BinaryNet, RatioBatchSampler
+from sklasd.training._embedder import _MAX_SEED, _private_torch_rng, _SeedEpochs
+from sklasd.utils import check_clips, check_metadata_array, check_section
+
+__all__ = ["OutlierClassifierDetector"]
+
+# What each training clip is to the network of one section.
+_NORMAL, _OUTLIER, _ANOMALY, _UNUSED = 0, 1, 2, -1
+
+
+def _group_seeds(random_state: Any, n_groups: int) -> list[int]:
+    """One seed per group, all derived from ``random_state`` (None: fresh entropy).
+
+    numpy's global random state is never used.
+    """
+    if random_state is None:
+        root = int(np.random.default_rng().integers(_MAX_SEED))
+    else:
+        root = int(check_random_state(random_state).randint(_MAX_SEED))
+    return [int(seed) for seed in np.random.SeedSequence(root).generate_state(n_groups)]
+
+
+class _MachineTypeGroupsMixin:
+    """Public methods that group clips by section, or by (machine type, section) pairs.
+
+    For detectors (before :class:`~sklasd.base.BaseDetector` in the bases) that
+    keep one model per group: with ``machine_type`` given in ``fit``, the groups
+    (``sections_``) are (machine type, section) pairs and scoring needs
+    ``machine_type`` too; without it they are the sections. ``machine_type`` also
+    reaches ``_fit`` as metadata.
+    """
+
+    def fit(self, X: Any, y: Any = None, *, section: Any = None, machine_type: Any = None):
+        """Train the model of every group and the per-group thresholds.
+
+        Parameters
+        ----------
+        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
+            Training clips: audio file paths or waveforms.
+        y : array-like of shape (n_clips,), default=None
+            Anomaly labels, 0 normal and 1 anomalous (see the class docstring for
+            what the detector does with anomalous clips). None: all normal.
+        section : array-like of shape (n_clips,)
+            Section (machine ID) of every clip; required.
+        machine_type : array-like of shape (n_clips,), default=None
+            Machine type of every clip: the groups become (machine type,
+            section) pairs.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        X, groups = self._groups(X, section, machine_type)
+        return super().fit(X, y, section=groups, machine_type=machine_type)
+
+    def fit_predict(
+        self, X: Any, y: Any = None, *, section: Any = None, machine_type: Any = None
+    ) -> np.ndarray:
+        """Fit the detector and return the labels of the training clips.
+
+        Parameters
+        ----------
+        X, y, section, machine_type
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 for normal clips, -1 for anomalous ones.
+        """
+        X, groups = self._groups(X, section, machine_type)
+        return super().fit_predict(X, y, section=groups, machine_type=machine_type)
+
+    def score_samples(
+        self, X: Any, *, section: Any = None, machine_type: Any = None
+    ) -> np.ndarray:
+        """Normality score of each clip: higher is more normal.
+
+        Parameters
+        ----------
+        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
+            Clips to score.
+        section : array-like of shape (n_clips,)
+            Section of every clip.
+        machine_type : array-like of shape (n_clips,), default=None
+            Machine type of every clip; required when the detector was fitted
+            with machine types, ignored otherwise.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_clips,)
+            Normality scores (not shifted by the thresholds).
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().score_samples(X, section=groups)
+
+    def decision_function(
+        self, X: Any, *, section: Any = None, machine_type: Any = None
+    ) -> np.ndarray:
+        """Score minus the threshold of each clip's group: negative is anomalous.
+
+        Parameters
+        ----------
+        X, section, machine_type
+            As in :meth:`score_samples`.
+
+        Returns
+        -------
+        decision : ndarray of shape (n_clips,)
+            ``score_samples(X) - offset_[group]``; the DCASE anomaly score is
+            ``-decision``.
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().decision_function(X, section=groups)
+
+    def predict(self, X: Any, *, section: Any = None, machine_type: Any = None) -> np.ndarray:
+        """Label each clip normal (+1) or anomalous (-1).
+
+        Parameters
+        ----------
+        X, section, machine_type
+            As in :meth:`score_samples`.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_clips,)
+            +1 where ``decision_function >= 0``, else -1.
+        """
+        X, groups = self._scoring_groups(X, section, machine_type)
+        return super().predict(X, section=groups)
+
+    @staticmethod
+    def _groups(X, section, machine_type) -> tuple[Any, Any]:
+        """Validated clips and the group of every clip (section or (type, section))."""
+        X = check_clips(X)
+        if machine_type is None:
+            return X, section
+        n_samples = _num_samples(X)
+        machine_type = check_metadata_array(machine_type, n_samples, name="machine_type")
+        section = check_section(section, n_samples)
+        if section is None:
+            raise ValueError(
+                "machine_type was given without section: pass the section of every clip "
+                "too (the groups are (machine type, section) pairs)."
+            )
+        return X, _pairs(machine_type, section)
+
+    def _scoring_groups(self, X, section, machine_type) -> tuple[Any, Any]:
+        """The groups of clips to score, as in fit (machine_type ignored if not fitted with)."""
+        check_is_fitted(self)
+        if self.machine_types_ is None:
+            return X, section
+        if machine_type is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted per (machine type, section) with machine "
+                f"types {self.machine_types_.tolist()}; pass machine_type=<one value per "
+                "clip> (and section) to score."
+            )
+        return self._groups(X, section, machine_type)
+
+
+class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
+    """One binary network per group, trained on its normal clips against outlier clips.
+
+    Subclasses set ``_uses_anomalies`` and implement ``_make_net`` (the unfitted
+    :class:`~sklasd.training.BinaryNet`), ``_batch_counts(kind)`` (the
+    :class:`~sklasd.training.RatioBatchSampler` counts) and
+    ``_group_scores(index, features)`` (score_samples of clips of one group);
+    they may extend ``_train`` (training one network) and ``_fit_scores``.
+    """
+
+    __metadata_request__fit: ClassVar[dict] = {"section": True, "machine_type": True}
+    __metadata_request__decision_function: ClassVar[dict] = {
+        "section": True,
+        "machine_type": True,
+    }
+    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        **BaseDetector._parameter_constraints,
+        "features": [None, HasMethods(["fit", "transform"])],
+        "outliers": [StrOptions({"machine_type", "all"})],
+        "network_params": [dict, None],
+        "n_frames": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+        "verbose": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    #: Whether known anomalies of a group's own section take part in its training.
+    _uses_anomalies = False
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "nets_")
+
+    # -- training ---------------------------------------------------------------------
+
+    def _fit(self, X, y, *, section, machine_type=None):
+        name = type(self).__name__
+        if section is None:
+            raise ValueError(
+                f"{name} trains one network per section against the clips of the other "
+                "sections: pass section=<one value per clip>."
+            )
+        if self.outliers == "all" and machine_type is None:
+            raise ValueError(
+                "outliers='all' takes the outliers from every machine type of the training "
+                "data: pass machine_type=<one value per clip>."
+            )
+        if len(self.sections_) < 2:
+            raise ValueError(
+                f"{name} needs the clips of at least two sections (the other sections are "
+                f"the outliers), got only {self._group_name(0)}."
+            )
+        n_samples = _num_samples(X)
+        groups = self._section_indices(section, n_samples)
+        normal = np.ones(n_samples, dtype=bool) if y is None else y == 0
+        # Without machine_type all clips are of one machine type.
+        types = np.zeros(n_samples) if machine_type is None else np.asarray(machine_type)
+        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
+
+        self.features_ = clone(LogMel() if self.features is None else self.features)
+        features = check_features(self.features_.fit_transform(X, y), n_frames=self.n_frames)
+        _, self.n_channels_in_, self.n_bands_in_, _ = features.shape
+        seeds = _group_seeds(self.random_state, len(self.sections_))
+        self.nets_ = []
+        for index, seed in enumerate(seeds):
+            own = groups == index
+            same_type = types == types[own][0]
+            kind = np.full(n_samples, _UNUSED)
+            kind[~own & normal & (same_type | (self.outliers == "all"))] = _OUTLIER
+            kind[own & normal] = _NORMAL
+            if self._uses_anomalies:
+                kind[own & ~normal] = _ANOMALY
+            where = self._group_name(index)
+            if not (kind == _NORMAL).any():
+                raise ValueError(f"No normal clip (y == 0) in {where} to train on.")
+            if not (kind == _OUTLIER).any():
+                raise ValueError(
+                    f"{where} has no outlier clips: no other section of its machine type "
+                    "holds normal training clips; use outliers='all' with clips of other "
+                    "machine types."
+                )
+            rows = np.flatnonzero(kind != _UNUSED)
+            self.nets_.append(self._train_group(features[rows], kind[rows], seed))
+        return self._fit_scores(features, groups, normal)
+
+    def _train_group(self, features: np.ndarray, kind: np.ndarray, seed: int) -> BinaryNet:
+        """A network trained on ``features`` with ``kind`` (normal/outlier/anomaly)."""
+        net = self._make_net()
+        if self.device is not None:
+            net.set_params(device=self.device)
+        net.set_params(
+            module__in_channels=self.n_channels_in_,
+            module__input_size=(self.n_bands_in_, self.n_frames),
+            max_epochs=self.max_epochs,
+            lr=self.lr,
+            verbose=self.verbose,
+            callbacks=[("seed_epochs", _SeedEpochs(seed))],
+        )
+        with _private_torch_rng(net.device, seed):
+            self._train(net, features, kind, seed)
+        return net
+
+    def _train(self, net: BinaryNet, features, kind, seed, *, resume: bool = False) -> None:
+        """Fit ``net`` (or train it ``max_epochs`` more with ``resume``) on these clips."""
+        target = (kind == _NORMAL).astype(np.int64)
+        net.set_params(
+            iterator_train__batch_sampler=RatioBatchSampler(
+                kind, self._batch_counts(kind), seed=seed
+            )
+        )
+        crops = RandomCrops(features, target, n_frames=self.n_frames, seed=seed)
+        if resume:
+            net.partial_fit(crops, target)
+        else:
+            net.fit(crops, target)
+
+    def _fit_scores(
+        self, features: np.ndarray, groups: np.ndarray, normal: np.ndarray
+    ) -> np.ndarray:
+        """score_samples of the training clips (``normal``: y == 0), each by its group's net."""
+        return self._scores(features, groups)
+
+    # -- scoring ----------------------------------------------------------------------
+
+    def _validate_X(self, X: Any, *, reset: bool) -> Any:
+        return check_clips(X)
+
+    def _score_samples(self, X, *, section):
+        features = check_features(self.features_.transform(X), n_frames=self.n_frames)
+        return self._scores(features, self._section_indices(section, len(features)))
+
+    def _scores(self, features: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """score_samples of clips whose group indices are ``groups``."""
+        scores = np.empty(len(features))
+        for index in np.unique(groups):
+            rows = groups == index
+            scores[rows] = self._group_scores(index, features[rows])
+        return scores
+
+    def _crop_outputs(self, index: int, crops, method: str):
+        """``nets_[index].<method>(crops)`` on a private torch random state."""
+        net = self.nets_[index]
+        with _private_torch_rng(net.device):
+            return getattr(net, method)(crops)
+
+
+class OutlierClassifierDetector(_OutlierExposureDetector):
+    """One CBAM CNN per section, trained to tell its clips from other machines' (outlier exposure).
+
+    The outlier-exposed classifier of Wang et al. ("Unsupervised anomalous sound
+    detection for machine condition monitoring using classification-based
+    methods", Applied Sciences 11(23), 2021, section 2.1), after Primus et al.'s
+    DCASE 2020 system: for every target section (machine ID) a binary network
+    learns to tell the section's normal clips (positives) from the clips of
+    other machines (outliers, standing in for anomalies). A clip the network
+    does not recognise as its section's is anomalous: the network's output is
+    the score.
+
+    **Data.** The outliers of a section are the normal clips of the other
+    sections of the same machine type (``outliers="machine_type"``), or of every
+    other section of every machine type in the training data
+    (``outliers="all"``, which needs the ``machine_type`` metadata). With
+    ``machine_type`` given, sections are (machine type, section) pairs, so one
+    detector serves several machine types; ``sections_`` holds the groups and
+    scoring then needs ``machine_type`` too. Clips labelled anomalous
+    (``y == 1``) are left out of training; thresholds come from the normal
+    training clips. At least two sections are needed.
+
+    **Network** (:class:`~sklasd.nn.RFRCNN`): a receptive-field regularised CNN
+    in three stages with an auxiliary binary classifier after each and a CBAM
+    attention module in the last, each classifier trained on its binary
+    cross-entropy (:class:`~sklasd.nn.StageBCELoss`) with Adam and the SGDR
+    schedule of :class:`~sklasd.training.ClassifierNet`, on one random crop of
+    ``n_frames`` frames per clip and epoch, in batches of half positives and
+    half outliers (:class:`~sklasd.training.RatioBatchSampler`; an epoch shows
+    every positive once).
+
+    **Score.** ``score_samples`` is ``p = w1 p1 + w2 p2 + w3 p3``, the stage
+    probabilities of "normal" weighted by ``stage_weights`` (Wang et al. choose
+    ``w1 < w2 < w3`` on training or validation data: a grid search over
+    ``stage_weights`` does that), averaged over crops of ``n_frames`` frames
+    every ``inference_hop`` frames, the last ending at the clip's end; higher is
+    more normal, in [0, 1].
+
+    **Randomness.** Weights, crops and batches derive from ``random_state``
+    (each section's network from its own seed); torch's and numpy's global
+    random states are left as they were.
+
+    Parameters
+    ----------
+    features : transformer or None, default=None
+        Unfitted transformer from clips (paths or waveforms) to features of shape
+        (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
+        :class:`~sklasd.features.LogMel` with its defaults.
+    outliers : {"machine_type", "all"}, default="machine_type"
+        Where the outliers of a section come from: the other sections of its
+        machine type, or all other sections of all machine types (needs
+        ``machine_type`` in ``fit``).
+    stage_weights : sequence of 3 float, default=(0.1, 0.3, 0.6)
+        Weights ``(w1, w2, w3)`` of the stage probabilities, with
+        ``0 <= w1 < w2 < w3`` and summing to 1
+        (:data:`~sklasd.nn.DEFAULT_STAGE_WEIGHTS`).
+    network_params : dict or None, default=None
+        Keyword arguments of :class:`~sklasd.nn.RFRCNN` on top of this
+        detector's CPU-sized default ``{"width": 16}`` (the network's own
+        default width is 32), e.g. ``{"width": 32, "reduction": 8}``. With the
+        defaults, 1,000 clips of 10 s in 4 sections fit in about 1.5 minutes
+        on one thread of this project's CPU (4 s per epoch).
+        ``in_channels`` and ``input_size`` are set from the data.
+    n_frames : int, default=64
+        Crop length in frames, in training and inference (at least 16); clips
+        need at least ``n_frames`` frames.
+    inference_hop : int or None, default=None
+        Frames between the starts of a clip's crops at inference; None means
+        ``n_frames`` (crops tiling the clip).
+    max_epochs : int, default=20
+        Training epochs of every section's network. An epoch shows every normal
+        clip of the section once, so it takes ``n_normal / ceil(batch_size / 2)``
+        optimisation steps: on small data (tens of clips per section) train for
+        more epochs or in smaller batches.
+    lr : float, default=1e-3
+        Learning rate of Adam (the maximum of the SGDR schedule).
+    batch_size : int, default=32
+        Crops per batch, at least 2: ``ceil(batch_size / 2)`` positives and the
+        rest outliers.
+    contamination : "gamma" or float, default="gamma"
+        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
+    gamma_quantile : float, default=0.9
+        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    random_state : int, RandomState instance or None, default=None
+        Seed of everything random in ``fit``; an int makes fits repeatable.
+    device : str or None, default=None
+        Torch device of the networks ("cpu", "cuda"); None means the CPU. A
+        model trained on CUDA loads and scores on a CPU-only machine.
+    verbose : int, default=0
+        0 prints nothing, 1 a table row per epoch of every network, 2 also a
+        progress bar.
+
+    Attributes
+    ----------
+    features_ : transformer
+        The fitted feature transformer.
+    nets_ : list of BinaryNet
+        The trained network of every group, aligned with ``sections_``
+        (``nets_[i].history`` holds its training history).
+    sections_ : ndarray of shape (n_sections,)
+        Groups seen in ``fit``: sections, or (machine type, section) tuples in
+        an object array when fitted with ``machine_type``.
+    machine_types_ : ndarray of shape (n_machine_types,) or None
+        Machine types seen in ``fit``; None when fitted without ``machine_type``.
+    offset_ : ndarray of shape (n_sections,)
+        Threshold of each group in ``score_samples`` units.
+    n_channels_in_ : int
+        Feature channels seen in ``fit``.
+    n_bands_in_ : int
+        Feature bands seen in ``fit``.
+
+    See Also
+    --------
+    CentroidBCEDetector : Binary ResNet38 with class-centroid losses and known anomalies.
+    IDClassifierDetector : One network telling all sections apart.
+    sklasd.nn.RFRCNN : The network.
+
+    Examples
+    --------
+    >>> from sklasd.datasets import make_machine_sounds
+    >>> from sklasd.detectors import OutlierClassifierDetector
+    >>> from sklasd.features import LogMel
+    >>> X, meta = make_machine_sounds(machine_types="fan", n_train=6, n_test=4,
+    ...                               duration=0.5, random_state=0)
+    >>> train = (meta["split"] == "train").to_numpy()
+    >>> section = meta["section"].to_numpy()
+    >>> detector = OutlierClassifierDetector(
+    ...     features=LogMel(n_mels=32), network_params={"width": 4}, n_frames=16,
+    ...     max_epochs=2, batch_size=8, random_state=0,
+    ... ).fit(X[train], section=section[train])
+    >>> detector.sections_, len(detector.nets_)
+    (array([0, 1, 2]), 3)
+    >>> p = detector.score_samples(X[~train], section=section[~train])
+    >>> p.shape, bool(((p >= 0) & (p <= 1)).all())
+    ((24,), True)
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_OutlierExposureDetector._parameter_constraints,
+        "stage_weights": ["array-like"],
+        "inference_hop": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        *,
+        features: Any = None,
+        outliers: str = "machine_type",
+        stage_weights: tuple[float, ...] = DEFAULT_STAGE_WEIGHTS,
+        network_params: dict | None = None,
+        n_frames: int = 64,
+        inference_hop: int | None = None,
+        max_epochs: int = 20,
+        lr: float = 1e-3,
+        batch_size: int = 32,
+        contamination: str | float = "gamma",
+        gamma_quantile: float = 0.9,
+        random_state: Any = None,
+        device: str | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
+        self.features = features
+        self.outliers = outliers
+        self.stage_weights = stage_weights
+        self.network_params = network_params
+        self.n_frames = n_frames
+        self.inference_hop = inference_hop
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    def _fit(self, X, y, *, section, machine_type=None):
+        self.stage_weights_ = _check_stage_weights(self.stage_weights)
+        return super()._fit(X, y, section=section, machine_type=machine_type)
+
+    def _make_net(self) -> BinaryNet:
+        return BinaryNet(
+            RFRCNN,
+            criterion=StageBCELoss,
+            stage_weights=self.stage_weights_,
+            batch_size=self.batch_size,
+            **{f"module__{k}": v for k, v in {"width": 16, **(self.network_params or {})}.items()},
+        )
+
+    def _batch_counts(self, kind: np.ndarray) -> dict:
+        return {_NORMAL: math.ceil(self.batch_size / 2), _OUTLIER: self.batch_size // 2}
+
+    def _group_scores(self, index: int, features: np.ndarray) -> np.ndarray:
+        crops = SlidingCrops(
+            features, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames
+        )
+        proba = self._crop_outputs(index, crops, "predict_proba")[:, 1]
+        return proba.reshape(len(features), crops.n_crops).mean(axis=1)
+
+
+def _check_stage_weights(weights: Any) -> tuple[float, ...]:
+    """``weights`` as a tuple (w1, w2, w3) with 0 <= w1 < w2 < w3, summing to 1."""
+    try:
+        values = tuple(float(w) for w in np.asarray(weights, dtype=float).reshape(-1))
+    except (TypeError, ValueError):
+        values = ()
+    n_stages = RFRCNN.n_stages
+    if (
+        len(values) != n_stages
+        or not np.isfinite(values).all()
+        or values[0] < 0
+        or not all(a < b for a, b in itertools.pairwise(values))
+        or abs(sum(values) - 1.0) > 1e-6
+    ):
+        raise ValueError(
+            f"stage_weights must be {n_stages} weights w1 < w2 < w3 (>= 0) summing to 1, "
+            f"got {weights!r}."
+        )
+    return values
