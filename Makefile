@@ -30,6 +30,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_logmel.py
+	$(PY) benchmarks/bench_memory.py
+	$(PY) benchmarks/bench_idclassifier.py
 
 clean:
 	rm -rf $(VENV) sklasd_output .pytest_cache
