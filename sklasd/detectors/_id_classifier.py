@@ -9,14 +9,15 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.metadata_routing import get_routing_for_object
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_samples
 
 from sklasd.base import BaseDetector
+from sklasd.detectors._groups import _MachineTypeGroupsMixin, _pairs
 from sklasd.features import LogMel
 from sklasd.nn import ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
 from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
 from sklasd.training import ClassifierNet, NetEmbedder
-from sklasd.utils import check_clips, check_metadata_array, check_section
+from sklasd.utils import check_clips, check_metadata_array
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
 
@@ -101,14 +102,7 @@ def make_id_embedder(
     return NetEmbedder(net=ClassifierNet(module, **params))
 
 
-def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """A 1-D object array of the tuples ``(first[i], second[i])``."""
-    pairs = np.empty(len(first), dtype=object)
-    pairs[:] = list(zip(first.tolist(), second.tolist(), strict=True))
-    return pairs
-
-
-class IDClassifierDetector(BaseDetector):
+class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
     """Anomalies are clips that a network trained to tell sections apart cannot place.
 
     The classification approach of the best DCASE systems (Wang et al., "Unsupervised
@@ -356,9 +350,8 @@ default="cosine"
             When the normal clips hold fewer than two classes, metadata is missing
             or misshaped, or ``scoring="confidence"`` would be constant.
         """
-        X, groups = self._groups(X, section, machine_type)
         return super().fit(
-            X, y, section=groups, machine_type=machine_type, domain=domain, attributes=attributes
+            X, y, section=section, machine_type=machine_type, domain=domain, attributes=attributes
         )
 
     def fit_predict(
@@ -384,100 +377,9 @@ default="cosine"
             +1 for normal clips, -1 for anomalous ones (leave-one-out labels for the
             neighbour-based scorings).
         """
-        X, groups = self._groups(X, section, machine_type)
         return super().fit_predict(
-            X, y, section=groups, machine_type=machine_type, domain=domain, attributes=attributes
+            X, y, section=section, machine_type=machine_type, domain=domain, attributes=attributes
         )
-
-    def score_samples(
-        self, X: Any, *, section: Any = None, machine_type: Any = None
-    ) -> np.ndarray:
-        """Normality score of each clip: higher is more normal.
-
-        Parameters
-        ----------
-        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
-            Clips to score.
-        section : array-like of shape (n_clips,), default=None
-            Section of every clip; required when the detector was fitted with
-            sections.
-        machine_type : array-like of shape (n_clips,), default=None
-            Machine type of every clip; required when the detector was fitted with
-            machine types, ignored otherwise.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,)
-            Normality scores (not shifted by the thresholds).
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().score_samples(X, section=groups)
-
-    def decision_function(
-        self, X: Any, *, section: Any = None, machine_type: Any = None
-    ) -> np.ndarray:
-        """Score minus the threshold of each clip's group: negative is anomalous.
-
-        Parameters
-        ----------
-        X, section, machine_type
-            As in :meth:`score_samples`.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_clips,)
-            ``score_samples(X) - offset_[group]``; the DCASE anomaly score is
-            ``-decision``.
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().decision_function(X, section=groups)
-
-    def predict(self, X: Any, *, section: Any = None, machine_type: Any = None) -> np.ndarray:
-        """Label each clip normal (+1) or anomalous (-1).
-
-        Parameters
-        ----------
-        X, section, machine_type
-            As in :meth:`score_samples`.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 where ``decision_function >= 0``, else -1.
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().predict(X, section=groups)
-
-    # -- groups -----------------------------------------------------------------------
-
-    @staticmethod
-    def _groups(X, section, machine_type) -> tuple[Any, np.ndarray | None]:
-        """Validated clips and the group of every clip (section or (type, section))."""
-        X = check_clips(X)
-        if machine_type is None:
-            return X, section
-        n_samples = _num_samples(X)
-        machine_type = check_metadata_array(machine_type, n_samples, name="machine_type")
-        section = check_section(section, n_samples)
-        if section is None:
-            raise ValueError(
-                "machine_type was given without section: pass the section of every clip "
-                "too (the groups are (machine type, section) pairs)."
-            )
-        return X, _pairs(machine_type, section)
-
-    def _scoring_groups(self, X, section, machine_type) -> tuple[Any, np.ndarray | None]:
-        """The groups of clips to score, as in fit (machine_type ignored if not fitted with)."""
-        check_is_fitted(self)
-        if self.machine_types_ is None:
-            return X, section
-        if machine_type is None:
-            raise ValueError(
-                f"IDClassifierDetector was fitted per (machine type, section) with machine "
-                f"types {self.machine_types_.tolist()}; pass machine_type=<one value per "
-                "clip> (and section) to score."
-            )
-        return self._groups(X, section, machine_type)
 
     # -- BaseDetector hooks -----------------------------------------------------------
 

@@ -13,16 +13,16 @@ import torch
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import _num_samples
 
 from sklasd.base import BaseDetector
-from sklasd.detectors._id_classifier import _pairs
+from sklasd.detectors._groups import _MachineTypeGroupsMixin
 from sklasd.features import LogMel
 from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
 from sklasd.training import RandomCrops, SlidingCrops, check_features
 from sklasd.training._binary import BinaryNet, RatioBatchSampler
 from sklasd.training._embedder import _MAX_SEED, _private_torch_rng, _SeedEpochs
-from sklasd.utils import check_clips, check_metadata_array, check_section
+from sklasd.utils import check_clips
 
 __all__ = ["OutlierClassifierDetector"]
 
@@ -40,146 +40,6 @@ def _group_seeds(random_state: Any, n_groups: int) -> list[int]:
     else:
         root = int(check_random_state(random_state).randint(_MAX_SEED))
     return [int(seed) for seed in np.random.SeedSequence(root).generate_state(n_groups)]
-
-
-class _MachineTypeGroupsMixin:
-    """Public methods that group clips by section, or by (machine type, section) pairs.
-
-    For detectors (before :class:`~sklasd.base.BaseDetector` in the bases) that
-    keep one model per group: with ``machine_type`` given in ``fit``, the groups
-    (``sections_``) are (machine type, section) pairs and scoring needs
-    ``machine_type`` too; without it they are the sections. ``machine_type`` also
-    reaches ``_fit`` as metadata.
-    """
-
-    def fit(self, X: Any, y: Any = None, *, section: Any = None, machine_type: Any = None):
-        """Train the model of every group and the per-group thresholds.
-
-        Parameters
-        ----------
-        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
-            Training clips: audio file paths or waveforms.
-        y : array-like of shape (n_clips,), default=None
-            Anomaly labels, 0 normal and 1 anomalous (see the class docstring for
-            what the detector does with anomalous clips). None: all normal.
-        section : array-like of shape (n_clips,)
-            Section (machine ID) of every clip; required.
-        machine_type : array-like of shape (n_clips,), default=None
-            Machine type of every clip: the groups become (machine type,
-            section) pairs.
-
-        Returns
-        -------
-        self : object
-            The fitted detector.
-        """
-        X, groups = self._groups(X, section, machine_type)
-        return super().fit(X, y, section=groups, machine_type=machine_type)
-
-    def fit_predict(
-        self, X: Any, y: Any = None, *, section: Any = None, machine_type: Any = None
-    ) -> np.ndarray:
-        """Fit the detector and return the labels of the training clips.
-
-        Parameters
-        ----------
-        X, y, section, machine_type
-            As in :meth:`fit`.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 for normal clips, -1 for anomalous ones.
-        """
-        X, groups = self._groups(X, section, machine_type)
-        return super().fit_predict(X, y, section=groups, machine_type=machine_type)
-
-    def score_samples(
-        self, X: Any, *, section: Any = None, machine_type: Any = None
-    ) -> np.ndarray:
-        """Normality score of each clip: higher is more normal.
-
-        Parameters
-        ----------
-        X : sequence of str of length n_clips, or array-like of shape (n_clips, n_samples)
-            Clips to score.
-        section : array-like of shape (n_clips,)
-            Section of every clip.
-        machine_type : array-like of shape (n_clips,), default=None
-            Machine type of every clip; required when the detector was fitted
-            with machine types, ignored otherwise.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_clips,)
-            Normality scores (not shifted by the thresholds).
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().score_samples(X, section=groups)
-
-    def decision_function(
-        self, X: Any, *, section: Any = None, machine_type: Any = None
-    ) -> np.ndarray:
-        """Score minus the threshold of each clip's group: negative is anomalous.
-
-        Parameters
-        ----------
-        X, section, machine_type
-            As in :meth:`score_samples`.
-
-        Returns
-        -------
-        decision : ndarray of shape (n_clips,)
-            ``score_samples(X) - offset_[group]``; the DCASE anomaly score is
-            ``-decision``.
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().decision_function(X, section=groups)
-
-    def predict(self, X: Any, *, section: Any = None, machine_type: Any = None) -> np.ndarray:
-        """Label each clip normal (+1) or anomalous (-1).
-
-        Parameters
-        ----------
-        X, section, machine_type
-            As in :meth:`score_samples`.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_clips,)
-            +1 where ``decision_function >= 0``, else -1.
-        """
-        X, groups = self._scoring_groups(X, section, machine_type)
-        return super().predict(X, section=groups)
-
-    @staticmethod
-    def _groups(X, section, machine_type) -> tuple[Any, Any]:
-        """Validated clips and the group of every clip (section or (type, section))."""
-        X = check_clips(X)
-        if machine_type is None:
-            return X, section
-        n_samples = _num_samples(X)
-        machine_type = check_metadata_array(machine_type, n_samples, name="machine_type")
-        section = check_section(section, n_samples)
-        if section is None:
-            raise ValueError(
-                "machine_type was given without section: pass the section of every clip "
-                "too (the groups are (machine type, section) pairs)."
-            )
-        return X, _pairs(machine_type, section)
-
-    def _scoring_groups(self, X, section, machine_type) -> tuple[Any, Any]:
-        """The groups of clips to score, as in fit (machine_type ignored if not fitted with)."""
-        check_is_fitted(self)
-        if self.machine_types_ is None:
-            return X, section
-        if machine_type is None:
-            raise ValueError(
-                f"{type(self).__name__} was fitted per (machine type, section) with machine "
-                f"types {self.machine_types_.tolist()}; pass machine_type=<one value per "
-                "clip> (and section) to score."
-            )
-        return self._groups(X, section, machine_type)
 
 
 class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
