@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
@@ -19,27 +18,14 @@ from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin
 from sklasd.features import LogMel
 from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
-from sklasd.training import RandomCrops, SlidingCrops, check_features
+from sklasd.training import RandomCrops, SeedEpochs, SlidingCrops, check_features
 from sklasd.training._binary import BinaryNet, RatioBatchSampler
-from sklasd.training._embedder import _MAX_SEED, _private_torch_rng, _SeedEpochs
-from sklasd.utils import check_clips
+from sklasd.utils import check_clips, private_torch_rng, spawn_seeds
 
 __all__ = ["OutlierClassifierDetector"]
 
 # What each training clip is to the network of one section.
 _NORMAL, _OUTLIER, _ANOMALY, _UNUSED = 0, 1, 2, -1
-
-
-def _group_seeds(random_state: Any, n_groups: int) -> list[int]:
-    """One seed per group, all derived from ``random_state`` (None: fresh entropy).
-
-    numpy's global random state is never used.
-    """
-    if random_state is None:
-        root = int(np.random.default_rng().integers(_MAX_SEED))
-    else:
-        root = int(check_random_state(random_state).randint(_MAX_SEED))
-    return [int(seed) for seed in np.random.SeedSequence(root).generate_state(n_groups)]
 
 
 class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
@@ -107,7 +93,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         self.features_ = clone(LogMel() if self.features is None else self.features)
         features = check_features(self.features_.fit_transform(X, y), n_frames=self.n_frames)
         _, self.n_channels_in_, self.n_bands_in_, _ = features.shape
-        seeds = _group_seeds(self.random_state, len(self.sections_))
+        seeds = spawn_seeds(self.random_state, len(self.sections_))
         self.nets_ = []
         for index, seed in enumerate(seeds):
             own = groups == index
@@ -141,9 +127,9 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
             max_epochs=self.max_epochs,
             lr=self.lr,
             verbose=self.verbose,
-            callbacks=[("seed_epochs", _SeedEpochs(seed))],
+            callbacks=[("seed_epochs", SeedEpochs(seed))],
         )
-        with _private_torch_rng(net.device, seed):
+        with private_torch_rng(net.device, seed):
             self._train(net, features, kind, seed)
         return net
 
@@ -187,7 +173,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     def _crop_outputs(self, index: int, crops, method: str):
         """``nets_[index].<method>(crops)`` on a private torch random state."""
         net = self.nets_[index]
-        with _private_torch_rng(net.device):
+        with private_torch_rng(net.device):
             return getattr(net, method)(crops)
 
 

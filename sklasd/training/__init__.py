@@ -7,6 +7,7 @@ trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output)
 """
 
 from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
+from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
 from sklasd.training._embedder import NetEmbedder
 from sklasd.training._net import ClassifierNet, WarmRestarts
@@ -19,6 +20,7 @@ __all__ = [
     "RandomCrops",
     "RatioBatchSampler",
     "SectionBalancedBatchSampler",
+    "SeedEpochs",
     "SegmentCrops",
     "SlidingCrops",
     "WarmRestarts",

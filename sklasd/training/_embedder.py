@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -16,64 +14,17 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
+from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features
 from sklasd.training._net import ClassifierNet
-from sklasd.utils import check_labels, check_metadata_array
+from sklasd.utils import check_labels, check_metadata_array, draw_seed, private_torch_rng
 
 __all__ = ["NetEmbedder"]
-
-_MAX_SEED = np.iinfo(np.int32).max
-
-
-def _cuda_indices(device) -> list[int]:
-    """The CUDA device that ``device`` names, as a list of indices (empty off CUDA)."""
-    device = torch.device(device or "cpu")
-    if device.type != "cuda":
-        return []
-    return [device.index if device.index is not None else torch.cuda.current_device()]
-
-
-def _seed_torch(seed: int, device) -> None:
-    """Seed torch's CPU generator and that of ``device`` (not every CUDA device)."""
-    torch.default_generator.manual_seed(seed)
-    for index in _cuda_indices(device):
-        torch.cuda.default_generators[index].manual_seed(seed)
-
-
-@contextmanager
-def _private_torch_rng(device, seed: int | None = None) -> Iterator[None]:
-    """Run torch code on forked random states (seeded when ``seed`` is given).
-
-    Torch's global CPU state, and that of ``device`` when it is a CUDA device, are
-    restored on exit, so model initialisation, shuffling, dropout and the
-    DataLoader's base seed leave no trace outside.
-    """
-    with torch.random.fork_rng(devices=_cuda_indices(device), device_type="cuda"):
-        if seed is not None:
-            _seed_torch(seed, device)
-        yield
-
-
-class _SeedEpochs(Callback):
-    """Reseed torch at the start of every epoch from ``(seed, epoch)``.
-
-    Shuffling and dropout of epoch ``e`` then depend only on the seed and ``e``, so
-    a fit resumed from a checkpoint continues as the uninterrupted fit would. Only
-    used inside :func:`_private_torch_rng`, which undoes the reseeding.
-    """
-
-    def __init__(self, seed: int):
-        self.seed = seed
-
-    def on_epoch_begin(self, net, **kwargs):
-        sequence = np.random.SeedSequence([self.seed, len(net.history)])
-        _seed_torch(int(sequence.generate_state(1)[0]), net.device)
 
 
 def _object_array(values: list) -> np.ndarray:
@@ -376,14 +327,11 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 f"classifier; target={self.target!r} gives only {self.classes_.tolist()}."
             )
         _, self.n_channels_in_, self.n_bands_in_, _ = X.shape
-        if self.random_state is None:  # a fresh seed, not numpy's global state
-            seed = int(np.random.default_rng().integers(_MAX_SEED))
-        else:
-            seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        seed = draw_seed(self.random_state)
 
         if self.device is not None:
             net.set_params(device=self.device)
-        callbacks = [*(net.callbacks or []), ("seed_epochs", _SeedEpochs(seed))]
+        callbacks = [*(net.callbacks or []), ("seed_epochs", SeedEpochs(seed))]
         if self.early_stopping:
             net.set_params(
                 train_split=ValidSplit(
@@ -403,7 +351,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             callbacks=callbacks,
         )
         target = target.astype(np.int64)
-        with _private_torch_rng(net.device, seed):
+        with private_torch_rng(net.device, seed):
             net.fit(RandomCrops(X, target, n_frames=self.n_frames, seed=seed), target)
             self.net_ = net
             self.n_features_out_ = net.embed(X[:1, ..., : self.n_frames]).shape[1]
@@ -426,7 +374,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 "band(s)."
             )
         crops = SlidingCrops(X, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames)
-        with _private_torch_rng(self.net_.device):
+        with private_torch_rng(self.net_.device):
             outputs = getattr(self.net_, method)(crops)
         return outputs.reshape(X.shape[0], crops.n_crops, -1)
 
