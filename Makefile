@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links /opt/wheels,)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,5 +33,8 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_memory.py
 	$(PY) benchmarks/bench_idclassifier.py
 
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) sklasd_output .pytest_cache
+	rm -rf $(VENV) sklasd_output .pytest_cache docs/_build docs/generated docs/auto_examples docs/api.rst
