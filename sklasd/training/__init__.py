@@ -6,6 +6,7 @@ probabilities averaged over crops; :class:`ClassifierNet` is the skorch net it
 trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output).
 """
 
+from sklasd.training._accelerate import AcceleratedClassifierNet
 from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
@@ -14,6 +15,7 @@ from sklasd.training._net import ClassifierNet, WarmRestarts
 from sklasd.training._sampler import SectionBalancedBatchSampler
 
 __all__ = [
+    "AcceleratedClassifierNet",
     "BinaryNet",
     "ClassifierNet",
     "NetEmbedder",
