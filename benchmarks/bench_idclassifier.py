@@ -32,6 +32,7 @@ import time
 import numpy as np
 import sklearn
 import torch
+from _results import emit
 
 from sklasd.datasets import make_machine_sounds, write_dcase_folder
 from sklasd.detectors import IDClassifierDetector
@@ -101,6 +102,16 @@ def main() -> None:
             scores = -detector.decision_function(paths, section=section)
             times.append(time.perf_counter() - start)
         assert np.isfinite(scores).all()
+        emit("training", "IDClassifierDetector fit", fit_time, "s", f"{len(train)} 10-s clips")
+        emit(
+            "training", "IDClassifierDetector training", len(train) / epoch_time.mean(), "clips/s"
+        )
+        emit(
+            "inference",
+            "IDClassifierDetector scoring from WAV paths",
+            len(paths) / min(times),
+            "clips/s",
+        )
         print(
             f"scoring throughput from WAV paths: {len(paths) / min(times):.0f} clips/s "
             f"({len(paths)} clips, best of {args.repeats}; target >= 50 clips/s)"

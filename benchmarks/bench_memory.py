@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import emit
 
 CHUNK = 256  # paths per transform call in the streaming modes
 MODES = ("pooled", "memmap", "in_ram")
@@ -137,6 +138,12 @@ def main() -> None:
                     f"{mode:<8}{n:>7}{r['baseline_mb']:>13.0f}{r['peak_mb']:>9.0f}"
                     f"{r['peak_mb'] - r['baseline_mb']:>13.0f}{r['features_mb']:>13.1f}",
                     flush=True,
+                )
+                emit(
+                    "memory",
+                    f"LogMel {mode}, {n} files: peak RSS above baseline",
+                    r["peak_mb"] - r["baseline_mb"],
+                    "MB",
                 )
                 for npy in folder.glob("*.npy"):
                     npy.unlink()
