@@ -29,9 +29,7 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check sklasd tests examples benchmarks
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_logmel.py
-	$(PY) benchmarks/bench_memory.py
-	$(PY) benchmarks/bench_idclassifier.py
+	$(PY) benchmarks/run_all.py
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html

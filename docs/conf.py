@@ -81,6 +81,7 @@ API_MODULES = [
     "sklasd.scoring",
     "sklasd.detectors",
     "sklasd.ensemble",
+    "sklasd.inspection",
     "sklasd.training",
     "sklasd.nn",
     "sklasd.utils",

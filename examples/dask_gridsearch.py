@@ -97,9 +97,14 @@ def main(*, fast: bool = False, n_workers: int = 2) -> dict:
         their wall times ``serial_seconds`` and ``dask_seconds``, ``n_candidates``,
         ``n_splits`` and ``n_cached_fits`` (LogMel fits held by the cache).
     """
+    with sklearn.config_context(enable_metadata_routing=True):
+        return _compare(fast=fast, n_workers=n_workers)
+
+
+def _compare(*, fast: bool, n_workers: int) -> dict:
+    """The two searches of :func:`main`, with metadata routing on."""
     from distributed import Client, LocalCluster
 
-    sklearn.set_config(enable_metadata_routing=True)
     X, meta = make_machine_sounds(
         machine_types=["fan"],
         n_sections=3,

@@ -1,14 +1,17 @@
-"""Base class of every sklasd anomaly detector.
+"""Base class of every sklasd anomaly detector, and the version stamp of pickled estimators.
 
 :class:`BaseDetector` implements scikit-learn's outlier-detector contract once:
 validation of the input and of the ``section`` metadata, the per-section decision
 thresholds (``contamination``), and the public methods ``fit``, ``fit_predict``,
 ``score_samples``, ``decision_function`` and ``predict``. A detector only trains
-(``_fit``) and scores (``_score_samples``).
+(``_fit``) and scores (``_score_samples``). :class:`VersionStampMixin` records the
+sklasd version in every pickled estimator and warns with
+:class:`InconsistentVersionWarning` when another version loads it.
 """
 
 from __future__ import annotations
 
+import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Real
 from typing import Any, ClassVar
@@ -20,12 +23,122 @@ from sklearn.base import BaseEstimator, OutlierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import FLOAT_DTYPES, _num_samples, check_is_fitted, validate_data
 
+from sklasd import _version
 from sklasd.utils import check_labels, check_section
 
-__all__ = ["BaseDetector"]
+__all__ = ["BaseDetector", "InconsistentVersionWarning", "VersionStampMixin"]
+
+#: Key of the version stamp in the pickled state of sklasd estimators.
+_STAMP = "_sklasd_version"
 
 
-class BaseDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
+class InconsistentVersionWarning(UserWarning):
+    """Warning when an estimator pickled by one sklasd version is loaded by another.
+
+    A fitted estimator is only guaranteed to load and score the same with the
+    sklasd version that saved it: between versions its fitted attributes may
+    change meaning. Refit, or load with the version in ``original_sklasd_version``.
+
+    Parameters
+    ----------
+    estimator_name : str
+        Class name of the loaded estimator.
+    current_sklasd_version : str
+        The sklasd version that loads it.
+    original_sklasd_version : str
+        The sklasd version that pickled it (``"unknown"`` when the pickle has no
+        stamp).
+
+    See Also
+    --------
+    VersionStampMixin : Stamps and checks the version.
+    sklearn.exceptions.InconsistentVersionWarning : scikit-learn's counterpart.
+
+    Examples
+    --------
+    >>> import pickle, warnings
+    >>> from sklasd.base import InconsistentVersionWarning
+    >>> from sklasd.scoring import KNNScorer
+    >>> state = KNNScorer().__getstate__()
+    >>> state["_sklasd_version"] = "0.0.1"
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     KNNScorer.__new__(KNNScorer).__setstate__(state)
+    >>> caught[0].category is InconsistentVersionWarning
+    True
+    >>> caught[0].message.original_sklasd_version
+    '0.0.1'
+    """
+
+    def __init__(
+        self,
+        *,
+        estimator_name: str,
+        current_sklasd_version: str,
+        original_sklasd_version: str,
+    ) -> None:
+        self.estimator_name = estimator_name
+        self.current_sklasd_version = current_sklasd_version
+        self.original_sklasd_version = original_sklasd_version
+
+    def __str__(self) -> str:
+        return (
+            f"Trying to unpickle estimator {self.estimator_name} from sklasd version "
+            f"{self.original_sklasd_version} when using version "
+            f"{self.current_sklasd_version}. This might lead to breaking code or invalid "
+            "results. Use at your own risk: refit the estimator, or load it with sklasd "
+            f"{self.original_sklasd_version}."
+        )
+
+
+class VersionStampMixin:
+    """Stamp the sklasd version into the pickled state; warn when another version loads it.
+
+    Put it before :class:`~sklearn.base.BaseEstimator` in the bases (as
+    :class:`BaseDetector` does). ``__getstate__`` adds the key
+    ``"_sklasd_version"`` to the state; ``__setstate__`` removes it and emits an
+    :class:`InconsistentVersionWarning` when it differs from the running
+    version, or is missing. This covers :mod:`pickle`, :mod:`joblib`,
+    :func:`copy.deepcopy` and :mod:`skops.io` (which also restore the state
+    through ``__setstate__``).
+
+    See Also
+    --------
+    InconsistentVersionWarning : The warning.
+
+    Examples
+    --------
+    >>> import copy
+    >>> import sklasd
+    >>> from sklearn.base import BaseEstimator
+    >>> from sklasd.base import VersionStampMixin
+    >>> class Scaler(VersionStampMixin, BaseEstimator):
+    ...     pass
+    >>> Scaler().__getstate__()["_sklasd_version"] == sklasd.__version__
+    True
+    >>> "_sklasd_version" in vars(copy.deepcopy(Scaler()))
+    False
+    """
+
+    def __getstate__(self) -> dict:
+        return {**super().__getstate__(), _STAMP: _version.__version__}
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        original = state.pop(_STAMP, "unknown")
+        if original != _version.__version__:
+            warnings.warn(
+                InconsistentVersionWarning(
+                    estimator_name=type(self).__name__,
+                    current_sklasd_version=_version.__version__,
+                    original_sklasd_version=original,
+                ),
+                stacklevel=2,
+            )
+        super().__setstate__(state)
+
+
+class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for anomaly detectors with per-section thresholds.
 
     Conventions (scikit-learn's outlier detectors): :meth:`score_samples` is
@@ -284,13 +397,7 @@ class BaseDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _fit_thresholds(self, X, y, section, metadata) -> np.ndarray:
         """Validate, fit, set the thresholds; return the training decision values."""
-        accepted = self.get_metadata_routing().fit.requests
-        unexpected = sorted(set(metadata) - set(accepted))
-        if unexpected:
-            raise TypeError(
-                f"{type(self).__name__}.fit got unexpected metadata {unexpected}; "
-                f"it accepts {sorted(accepted)}."
-            )
+        self._check_fit_metadata(metadata)
         X = self._validate_X(X, reset=True)
         n_samples = _num_samples(X)
         section = check_section(section, n_samples)
@@ -309,6 +416,21 @@ class BaseDetector(OutlierMixin, BaseEstimator, metaclass=ABCMeta):
             [self._threshold(scores[(indices == i) & normal], i) for i in range(n_groups)]
         )
         return scores - self.offset_[indices]
+
+    def _check_fit_metadata(self, metadata: dict) -> None:
+        """Raise TypeError for metadata that ``fit`` does not accept.
+
+        A meta-detector whose :meth:`get_metadata_routing` is a
+        :class:`~sklearn.utils.metadata_routing.MetadataRouter` (no ``.fit``
+        requests of its own) overrides this to validate through the router.
+        """
+        accepted = self.get_metadata_routing().fit.requests
+        unexpected = sorted(set(metadata) - set(accepted))
+        if unexpected:
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected metadata {unexpected}; "
+                f"it accepts {sorted(accepted)}."
+            )
 
     def _threshold(self, scores: np.ndarray, index: int) -> float:
         """Threshold in score_samples units from one section's normal training scores."""

@@ -1,5 +1,5 @@
 """The main job: fit a detector per machine type on a DCASE-layout folder, score its test clips,
-write the challenge's CSV files and the DCASE report.
+write the challenge's CSV files, the DCASE report and an HTML report with figures.
 
 Run ``python -m sklasd --help`` (or the ``sklasd`` console script) for the options. Given no
 folder, it generates a synthetic dataset with :func:`sklasd.datasets.make_machine_sounds` and
@@ -25,6 +25,7 @@ from sklasd.datasets import (
 )
 from sklasd.detectors import fit_score_by_machine_type
 from sklasd.features import LogMel, TimePooling
+from sklasd.inspection import write_run_report
 from sklasd.metrics import dcase_report, official_score
 from sklasd.scoring import (
     CosineScorer,
@@ -78,6 +79,7 @@ def run(
     n_jobs: int | None = None,
     duration: float = 4.0,
     random_state: int = 0,
+    report: bool = True,
 ) -> pd.DataFrame:
     """Fit, score and report on a DCASE-layout folder, one pipeline per machine type.
 
@@ -100,7 +102,12 @@ def run(
     duration : float, default=4.0
         Clip length in seconds of the synthetic dataset (only when ``root`` is None).
     random_state : int, default=0
-        Seed of the synthetic dataset.
+        Seed of the synthetic dataset and of the embedding maps of the report.
+    report : bool, default=True
+        Also write the HTML report into ``output`` when test labels are known
+        (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with the table, ROC
+        curves, score histograms and t-SNE maps of the pooled log-mel features per
+        machine type).
 
     Returns
     -------
@@ -134,13 +141,20 @@ def run(
         "domain": labelled["domain"].to_numpy(),
     }
     scores = labelled["anomaly_score"].to_numpy()
-    report = dcase_report(y, scores, year=year, **metadata)
-    report.to_csv(output / "dcase_report.csv")
-    (output / "dcase_report.md").write_text(report.to_markdown(floatfmt=".4f") + "\n")
-    print(report.to_string(float_format=lambda v: f"{v:.4f}"))
+    table = dcase_report(y, scores, year=year, **metadata)
+    if report:
+        index = write_run_report(
+            output, scored, models=models, year=year, random_state=random_state
+        )
+    else:
+        table.to_csv(output / "dcase_report.csv")
+        (output / "dcase_report.md").write_text(table.to_markdown(floatfmt=".4f") + "\n")
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"official score ({year} rules): {official_score(y, scores, year=year, **metadata):.4f}")
+    if report:
+        print(f"report: {index}")
     print(f"outputs in {output}")
-    return report
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,6 +180,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--duration", type=float, default=4.0, help="synthetic clip length (s)")
     parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument(
+        "--report",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="write OUTPUT/index.html with ROC curves, score histograms and embedding "
+        "maps (default: on)",
+    )
     args = parser.parse_args(argv)
     try:
         run(
@@ -177,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             n_jobs=args.n_jobs,
             duration=args.duration,
             random_state=args.random_state,
+            report=args.report,
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"sklasd: error: {exc}", file=sys.stderr)

@@ -30,6 +30,12 @@ def test_main_on_synthetic_data(tmp_path, capsys):
     assert sorted(p.name for p in out.glob("model_*.joblib")) == [
         f"model_{t}.joblib" for t in sorted(frame["machine_type"].unique())
     ]
+    page = (out / "index.html").read_text()
+    for machine_type in frame["machine_type"].unique():
+        for kind in ("roc", "scores", "embedding"):
+            assert f'src="{kind}_{machine_type}.png"' in page
+            assert (out / f"{kind}_{machine_type}.png").stat().st_size > 1000
+    assert "report: " in printed
 
 
 def test_run_scores_match_saved_model(tmp_path):
@@ -50,6 +56,23 @@ def test_run_scores_match_saved_model(tmp_path):
             clips["path"].to_numpy(), section=clips["section"].to_numpy()
         )
     np.testing.assert_allclose(written[1].to_numpy(), again, rtol=1e-5)
+    # the report is on by default: the HTML page beside the CSVs, with the same table
+    assert 'src="roc_valve.png"' in (out / "index.html").read_text()
+    table = pd.read_csv(out / "dcase_report.csv", index_col=[0, 1])
+    np.testing.assert_allclose(table.to_numpy(), report.to_numpy())
+
+
+def test_no_report_writes_the_tables_only(tmp_path, capsys):
+    X, meta = make_machine_sounds(
+        machine_types=["valve"], n_sections=2, n_train=4, n_test=4, duration=0.5, random_state=2
+    )
+    root = tmp_path / "data"
+    write_dcase_folder(root, X, meta)
+    out = tmp_path / "out"
+    assert main([str(root), "--output", str(out), "--scorer", "knn", "--no-report"]) == 0
+    assert "report: " not in capsys.readouterr().out
+    assert (out / "dcase_report.csv").is_file() and (out / "dcase_report.md").is_file()
+    assert not (out / "index.html").exists() and not list(out.glob("*.png"))
 
 
 def test_main_reports_bad_folder(tmp_path, capsys):

@@ -12,11 +12,21 @@ from sklasd.detectors._by_machine_type import fit_score_by_machine_type
 from sklasd.detectors._centroid_bce import CentroidBCEDetector
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
 from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+from sklasd.detectors._rcmae import (
+    RCMAEDetector,
+    RCMAEPretrainer,
+    make_rcmae_finetune_net,
+    make_rcmae_net,
+)
 
 __all__ = [
     "CentroidBCEDetector",
     "IDClassifierDetector",
     "OutlierClassifierDetector",
+    "RCMAEDetector",
+    "RCMAEPretrainer",
     "fit_score_by_machine_type",
     "make_id_embedder",
+    "make_rcmae_finetune_net",
+    "make_rcmae_net",
 ]

@@ -89,16 +89,28 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     Where all distances of the range are equal, ``d' = d - d_min``. A fit
     whose normal training clips of a section all get the same distance (the
-    embeddings collapsed, e.g. to the zero vector that the ReLU embedding of
-    ResNet38 reaches easily under the centroid losses) raises a ValueError
-    unless ``alpha == 1``, rather than giving a distance term without
-    information.
+    embeddings collapsed) raises a ValueError unless ``alpha == 1``, rather
+    than giving a distance term without information.
 
-    ``alpha`` weighs the two terms. The paper tunes it per machine type (its
-    Table I); those values could not be retrieved while writing this, so the
+    **Linear embedding for the centroid losses.** PANNs' ResNet38 ends its
+    embedding layer in a ReLU. Under the losses with a centroid term
+    (``"dsad"``, ``"ddcsad"`` and their sums with ``"bce"``) that ReLU lets
+    the embeddings collapse: the pull towards ``c_p`` drives most units'
+    pre-activations below zero, where they output 0 and get no gradient, for
+    good (93-96 % of the units with ``"dsad"`` and ``"bce+dsad"`` on a small
+    synthetic run, all distances equal). For those losses the detector
+    therefore builds the network with ``embedding_activation=None`` (a linear
+    embedding, every unit trainable), and keeps PANNs' ReLU for ``"bce"``;
+    ``network_params={"embedding_activation": ...}`` overrides the choice.
+
+    ``alpha`` weighs the two terms. The paper chooses it per machine type
+    (its Table I); those values could not be retrieved (the paper's text was
+    not reachable from where this was written, and no copy of the authors'
+    code with them was found), so no per-type values are given here. The
     default ``"auto"`` takes 1 for ``"bce"`` (the classifier alone), 0 for
     ``"dsad"`` and ``"ddcsad"`` (whose classifier head is not trained: the
-    distance alone) and 0.5 for the combinations. Tune it with a grid search.
+    distance alone) and 0.5 for the combinations. Tune it per machine type
+    with a grid search, as the paper does.
 
     Parameters
     ----------
@@ -123,13 +135,15 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         :class:`~sklasd.nn.ResNet38` size: ``"cpu"`` is ``width_mult=0.125,
         layers=(1, 1, 1, 1), embedding_dim=128`` (0.85 M weights), ``"paper"``
         PANNs' ResNet38 (72.7 M weights, embedding 2048). With the defaults,
-        1,000 clips of 10 s in 4 sections fit in about 5 minutes on one
-        thread of this project's CPU (14 s per epoch, of which the centroid
-        update embeds every training clip once).
+        1,000 clips of 10 s in 4 sections fit in 5 to 7 minutes on one
+        thread of this project's 2-core CPU, depending on its load (14 to 19 s
+        per epoch over the 4 networks, of which the centroid update embeds
+        every training clip once; ``benchmarks/bench_outlier_exposure.py``).
     network_params : dict or None, default=None
         Further :class:`~sklasd.nn.ResNet38` keyword arguments, on top of
-        ``network`` (e.g. ``{"embedding_dim": 64, "dropout": 0.1}``);
-        ``in_channels`` and ``input_size`` are set from the data.
+        ``network`` and the embedding activation chosen from ``loss`` (e.g.
+        ``{"embedding_dim": 64, "dropout": 0.1}``); ``in_channels`` and
+        ``input_size`` are set from the data.
     n_frames : int, default=64
         Crop (segment) length in frames, at least 32, in training and inference
         (the paper: 256, four times slower on a CPU). Clips need at least
@@ -291,6 +305,8 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     def _make_net(self) -> BinaryNet:
         params = {
             **(_RESNET38_CPU if self.network == "cpu" else {}),
+            # ReLU embeddings collapse under the centroid losses (see the docstring)
+            "embedding_activation": None if "sad" in self.loss else "relu",
             **(self.network_params or {}),
         }
         return BinaryNet(

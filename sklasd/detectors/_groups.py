@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
+from sklasd.base import _labels
 from sklasd.utils import check_clips, check_metadata_array, check_section
 
 
@@ -141,7 +142,9 @@ class _MachineTypeGroupsMixin:
             +1 where ``decision_function >= 0``, else -1.
         """
         X, groups = self._scoring_groups(X, section, machine_type)
-        return super().predict(X, section=groups)
+        # Not super().predict: the base class's predict calls self.decision_function,
+        # which would look the groups up again without the machine types.
+        return _labels(super().decision_function(X, section=groups))
 
     @staticmethod
     def _groups(X, section, machine_type) -> tuple[Any, Any]:

@@ -14,16 +14,33 @@ from sklearn.utils.validation import _num_samples
 from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin, _pairs
 from sklasd.features import LogMel
-from sklasd.nn import ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
+from sklasd.nn import TDNN, ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
 from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
 from sklasd.training import ClassifierNet, NetEmbedder
 from sklasd.utils import check_clips, check_metadata_array
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
 
-_NETWORKS = {"mobilenetv3": MobileNetV3IDNet, "mobilefacenet": MobileFaceNet}
-# The loss and the head of the network that it needs.
-_LOSSES = {"arcface": (ArcFaceLoss, "cosine"), "ce": (CrossEntropyLoss, "linear")}
+# The named networks and their CPU-sized variants.
+_NETWORKS = {
+    "mobilenetv3": (MobileNetV3IDNet, {"module__width_mult": 0.5, "module__depth_mult": 0.5}),
+    "mobilefacenet": (MobileFaceNet, {"module__width_mult": 0.5, "module__depth_mult": 0.5}),
+    "tdnn": (TDNN, {"module__width_mult": 0.5}),
+}
+# The classification loss and the head of the network that it needs.
+_CLASSIFIER_LOSSES = {"arcface": (ArcFaceLoss, "cosine"), "ce": (CrossEntropyLoss, "linear")}
+# The ClassifierNet weight of each further term of a loss name such as "ce+triplet".
+_LOSS_TERMS = {"triplet": "triplet_weight", "attribute": "attribute_weight"}
+_LOSSES = {
+    base + suffix: (base, terms)
+    for base in _CLASSIFIER_LOSSES
+    for suffix, terms in (
+        ("", ()),
+        ("+triplet", ("triplet",)),
+        ("+attribute", ("attribute",)),
+        ("+triplet+attribute", ("triplet", "attribute")),
+    )
+}
 _SCORERS = {
     "cosine": CosineScorer,
     "knn": KNNScorer,
@@ -40,8 +57,9 @@ def make_id_embedder(
     A :class:`~sklasd.training.NetEmbedder` (64-frame crops, the other defaults of
     NetEmbedder) around ``ClassifierNet(<network>, criterion=<loss>,
     module__head=<the loss's head>, max_epochs=40, **net_params)``. The named
-    networks come in their CPU-sized variant, ``module__width_mult=0.5`` and
-    ``module__depth_mult=0.5``: on 128 x 64 crops in batches of 32 on a 2-core CPU,
+    networks come in their CPU-sized variant, ``module__width_mult=0.5`` (and
+    ``module__depth_mult=0.5`` for the two MobileNets): on 128 x 64 crops in
+    batches of 32 on a 2-core CPU,
     :class:`~sklasd.nn.MobileNetV3IDNet` trains about 380 crops/s (140 crops/s in
     its paper configuration, ``module__width_mult=1.0, module__depth_mult=1.0``), so
     that 40 epochs on 1,000 clips of one machine type take about two minutes (see
@@ -54,21 +72,36 @@ def make_id_embedder(
     2020 slider clips; ArcFace needs more epochs (its loss still fell after 200
     epochs on a hundred clips).
 
+    **The losses of Wang, Du and Wang** (APSIPA ASC 2022): ``"+triplet"`` adds a
+    batch-hard triplet loss on the embeddings (``triplet_weight=1.0`` of
+    :class:`~sklasd.training.ClassifierNet`, batches of 4 clips of each of up to
+    8 sections), ``"+attribute"`` an auxiliary classification of the ``attributes``
+    metadata from the embedding (``attribute_weight=1.0``; one head over the
+    attribute labels of the machine type, see
+    :class:`~sklasd.training.NetEmbedder`): total loss = classification +
+    triplet + attribute. Tune the weights as ``net__triplet_weight`` and
+    ``net__attribute_weight``.
+
     40 epochs suit about a thousand clips (over a thousand optimisation steps); on a
-    few hundred clips, train for more epochs (``max_epochs=...``): with too few steps
-    the batch-normalisation statistics of the network have not settled and its
-    embeddings barely vary from clip to clip.
+    few hundred clips, train for more epochs (``max_epochs=...``). With few steps
+    the running batch-normalisation statistics would not have settled (embeddings
+    that barely vary from clip to clip); the embedder recomputes them over the
+    training clips after training (``recompute_bn=True``), which fixes that.
 
     Parameters
     ----------
-    network : {"mobilenetv3", "mobilefacenet"} or type, default="mobilenetv3"
+    network : {"mobilenetv3", "mobilefacenet", "tdnn"} or type, default="mobilenetv3"
         :class:`~sklasd.nn.MobileNetV3IDNet` or :class:`~sklasd.nn.MobileFaceNet`
-        at width and depth 0.5, or a network class with their keyword interface
+        at width and depth 0.5, :class:`~sklasd.nn.TDNN` (the paper's baseline)
+        at width 0.5, or a network class with their keyword interface
         (``n_classes``, ``in_channels``, ``input_size``, ``head``), used with its
         own defaults.
-    loss : {"ce", "arcface"}, default="ce"
-        :class:`~sklasd.nn.CrossEntropyLoss` with a linear head, or
-        :class:`~sklasd.nn.ArcFaceLoss` with a cosine head.
+    loss : str, default="ce"
+        ``"ce"`` (:class:`~sklasd.nn.CrossEntropyLoss` with a linear head) or
+        ``"arcface"`` (:class:`~sklasd.nn.ArcFaceLoss` with a cosine head),
+        optionally followed by ``"+triplet"``, ``"+attribute"`` or
+        ``"+triplet+attribute"`` (e.g. ``"ce+triplet+attribute"``, the paper's
+        loss).
     **net_params : dict
         Further :class:`~sklasd.training.ClassifierNet` parameters, overriding the
         above (``max_epochs=100``, ``module__width_mult=1.0``, ``lr=...``).
@@ -85,6 +118,9 @@ def make_id_embedder(
     >>> embedder.net.criterion.__name__, embedder.net.module__head, embedder.net.max_epochs
     ('ArcFaceLoss', 'cosine', 100)
     >>> detector = IDClassifierDetector(embedder=embedder, scoring="confidence")
+    >>> net = make_id_embedder(network="tdnn", loss="ce+triplet+attribute").net
+    >>> net.module.__name__, net.triplet_weight, net.attribute_weight
+    ('TDNN', 1.0, 1.0)
     """
     if loss not in _LOSSES:
         raise ValueError(f"loss must be one of {sorted(_LOSSES)}, got {loss!r}.")
@@ -93,12 +129,19 @@ def make_id_embedder(
             raise ValueError(
                 f"network must be one of {sorted(_NETWORKS)} or a class, got {network!r}."
             )
-        module = _NETWORKS[network]
-        net_params = {"module__width_mult": 0.5, "module__depth_mult": 0.5, **net_params}
+        module, cpu_params = _NETWORKS[network]
+        net_params = {**cpu_params, **net_params}
     else:
         module = network
-    criterion, head = _LOSSES[loss]
-    params = {"criterion": criterion, "module__head": head, "max_epochs": 40, **net_params}
+    base, terms = _LOSSES[loss]
+    criterion, head = _CLASSIFIER_LOSSES[base]
+    params = {
+        "criterion": criterion,
+        "module__head": head,
+        "max_epochs": 40,
+        **{_LOSS_TERMS[term]: 1.0 for term in terms},
+        **net_params,
+    }
     return NetEmbedder(net=ClassifierNet(module, **params))
 
 
@@ -114,7 +157,9 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
     (``scoring="confidence"``), or when its embedding lies far from the training
     embeddings of its section (the other ``scoring`` modes).
 
-    ``fit`` runs ``features`` (log-mel spectrograms), trains ``embedder`` (a
+    ``fit`` runs ``features`` (log-mel spectrograms; the metadata that the
+    features request in ``fit`` is passed on, e.g. the sections that a
+    :class:`~sklasd.features.Tgram` learns from), trains ``embedder`` (a
     :class:`~sklasd.training.NetEmbedder`: random crops, averaging over crops at
     inference) on the features with each clip's class, and, for the embedding
     modes, fits a scorer step of :mod:`sklasd.scoring` on the embeddings of the
@@ -143,7 +188,10 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
     - ``"attributes"``: one class per attribute label (per (machine type,
       attribute) pair when ``machine_type`` is given);
     - ``"auto"`` (default): ``"section_attributes"`` when ``attributes`` is given in
-      ``fit``, else ``"section"``.
+      ``fit``, else ``"section"``; but always ``"section"`` for a loss with a
+      triplet or attribute term (``loss="ce+triplet"``...), as in Wang, Du and
+      Wang (2022): the triplet loss needs several clips per class, and the
+      attributes train the auxiliary heads instead.
 
     Training needs at least two classes among the normal clips: data with one
     section per machine type train on several machine types at once
@@ -182,13 +230,16 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         crops, which fits 1,000 clips of 10 s in a few minutes on a 2-core CPU.
         Pass ``make_id_embedder(max_epochs=..., ...)`` to adjust it (and reach
         its parameters as ``embedder__net__lr`` etc. in a parameter search).
-    network : {"mobilenetv3", "mobilefacenet"}, type or None, default=None
+    network : {"mobilenetv3", "mobilefacenet", "tdnn"}, type or None, default=None
         Network of the default embedder (see :func:`make_id_embedder`); only
         when ``embedder`` is None (giving both is an error). None means
         ``"mobilenetv3"``.
-    loss : {"ce", "arcface"} or None, default=None
-        Loss of the default embedder (see :func:`make_id_embedder`); only when
-        ``embedder`` is None (giving both is an error). None means ``"ce"``.
+    loss : str or None, default=None
+        Loss of the default embedder (see :func:`make_id_embedder`): ``"ce"``,
+        ``"arcface"``, or either followed by ``"+triplet"``, ``"+attribute"`` or
+        ``"+triplet+attribute"`` (the losses of Wang, Du and Wang, 2022; the
+        attribute loss needs ``attributes`` in ``fit``). Only when ``embedder``
+        is None (giving both is an error). None means ``"ce"``.
     target : {"auto", "section", "attributes", "section_attributes"}, default="auto"
         Classes the network learns; see above.
     scoring : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer, \
@@ -407,13 +458,23 @@ default="cosine"
     def _fit(self, X, y, *, section, machine_type=None, domain=None, attributes=None):
         n_samples = _num_samples(X)
         self.machine_types_ = None if machine_type is None else np.unique(machine_type)
+        given = {
+            "section": section,
+            "machine_type": machine_type,
+            "domain": domain,
+            "attributes": attributes,
+        }
+        given = {name: value for name, value in given.items() if value is not None}
         if attributes is not None:
             attributes = check_metadata_array(attributes, n_samples, name="attributes")
             if machine_type is not None:
                 attributes = _pairs(np.asarray(machine_type), attributes)
+        embedder = self._make_embedder()
         target = self.target
         if target == "auto":
-            target = "section" if attributes is None else "section_attributes"
+            net = embedder.net
+            multi_task = net is not None and net._multi_task
+            target = "section" if attributes is None or multi_task else "section_attributes"
         normal = slice(None) if y is None else y == 0
         groups = None if section is None else np.unique(section[normal])
         if target == "section" and groups is not None and groups.size < 2:
@@ -425,8 +486,10 @@ default="cosine"
                 "classes."
             )
         self.features_ = clone(LogMel() if self.features is None else self.features)
-        features = self.features_.fit_transform(X, y)
-        self.embedder_ = self._make_embedder().set_params(target=target)
+        # Metadata the features request in fit (a Tgram learns the sections).
+        requested = get_routing_for_object(self.features_).consumes("fit", list(given))
+        features = self.features_.fit_transform(X, y, **{name: given[name] for name in requested})
+        self.embedder_ = embedder.set_params(target=target)
         labels = {"section": section, "attributes": attributes}
         embeddings = self.embedder_.fit(features, y, **labels).transform(features)
         self.classes_ = self.embedder_.classes_

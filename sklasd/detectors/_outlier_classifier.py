@@ -237,8 +237,10 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
         Keyword arguments of :class:`~sklasd.nn.RFRCNN` on top of this
         detector's CPU-sized default ``{"width": 16}`` (the network's own
         default width is 32), e.g. ``{"width": 32, "reduction": 8}``. With the
-        defaults, 1,000 clips of 10 s in 4 sections fit in about 1.5 minutes
-        on one thread of this project's CPU (4 s per epoch).
+        defaults, 1,000 clips of 10 s in 4 sections fit in 1.5 to 2.5 minutes
+        on one thread of this project's 2-core CPU, depending on its load (4
+        to 6.5 s per epoch over the 4 networks;
+        ``benchmarks/bench_outlier_exposure.py``).
         ``in_channels`` and ``input_size`` are set from the data.
     n_frames : int, default=64
         Crop length in frames, in training and inference (at least 16); clips

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
 import librosa
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from tqdm.auto import tqdm
 
-from sklasd.datasets._audio import iter_audio_batches
+from sklasd.features._waveform import _ClipsTransformer
+from sklasd.nn import log_mel_spectrogram
 from sklasd.utils import check_clips
 
 __all__ = ["LogMel"]
@@ -30,48 +30,37 @@ _BLOCK_SAMPLES = 1 << 18
 
 def _logmel_torch(
     waves: np.ndarray,
-    out: np.ndarray,
     *,
     mel_basis: np.ndarray,
     n_fft: int,
     hop_length: int,
     power: float,
     top_db: float | None,
-) -> None:
-    """Write the per-clip log-mel spectrograms of ``waves`` into ``out`` with torch.
+) -> np.ndarray:
+    """The per-clip log-mel spectrograms of ``waves`` with torch, (n_clips, n_mels, n_frames).
 
     The STFT runs in float64: in float32, torch's FFT deviates from librosa by up
     to 1e-3 dB in bands 60-80 dB below a clip's peak; in float64 by under 1e-5 dB.
+    The mel product runs in float32 (the dtype of ``mel_basis``).
     """
-    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
     mel = torch.from_numpy(mel_basis)
     block = max(1, _BLOCK_SAMPLES // waves.shape[1])
+    out = np.empty((waves.shape[0], mel.shape[0], 1 + waves.shape[1] // hop_length), np.float32)
     with torch.inference_mode():
         for rows in gen_batches(waves.shape[0], block):
-            spec = torch.stft(
+            out[rows] = log_mel_spectrogram(
                 torch.from_numpy(waves[rows]).double(),
-                n_fft,
-                hop_length,
-                window=window,
-                center=True,
-                pad_mode="constant",
-                return_complex=True,
-            )
-            if power == 2.0:
-                spec = spec.real.square() + spec.imag.square()
-            else:
-                spec = spec.abs().pow(power)
-            # torch.stft's output is (frames, bins) in memory: multiply in that layout.
-            spec = (spec.float().mT @ mel.mT).mT
-            db = 10.0 * torch.log10(torch.clamp(spec, min=_AMIN))
-            if top_db is not None:
-                db = torch.maximum(db, db.amax(dim=(-2, -1), keepdim=True) - top_db)
-            out[rows] = db.numpy()
+                mel,
+                n_fft=n_fft,
+                hop_length=hop_length,
+                power=power,
+                top_db=top_db,
+            ).numpy()
+    return out
 
 
 def _logmel_librosa(
     waves: np.ndarray,
-    out: np.ndarray,
     *,
     sr: int,
     n_fft: int,
@@ -82,7 +71,7 @@ def _logmel_librosa(
     power: float,
     top_db: float | None,
 ) -> None:
-    """Write the per-clip log-mel spectrograms of ``waves`` into ``out`` with librosa."""
+    """The per-clip log-mel spectrograms of ``waves`` with librosa, (n_clips, n_mels, n_frames)."""
     spec = librosa.feature.melspectrogram(
         y=waves,
         sr=sr,
@@ -93,11 +82,12 @@ def _logmel_librosa(
         fmax=fmax,
         power=power,
     )
-    for i, clip_spec in enumerate(spec):
-        out[i] = librosa.power_to_db(clip_spec, ref=1.0, amin=_AMIN, top_db=top_db)
+    return np.stack(
+        [librosa.power_to_db(clip, ref=1.0, amin=_AMIN, top_db=top_db) for clip in spec]
+    ).astype(np.float32, copy=False)
 
 
-class LogMel(TransformerMixin, BaseEstimator):
+class LogMel(_ClipsTransformer):
     """Log-mel spectrograms of audio clips, from file paths or waveforms.
 
     Each clip becomes ``power_to_db(melspectrogram(clip))`` as librosa computes
@@ -194,12 +184,8 @@ class LogMel(TransformerMixin, BaseEstimator):
         "fmax": [Interval(Real, 0, None, closed="neither"), None],
         "power": [Interval(Real, 0, None, closed="neither")],
         "top_db": [Interval(Real, 0, None, closed="left"), None],
-        "channel": [StrOptions({"mix"}), Interval(Integral, 0, None, closed="left")],
-        "duration": [Interval(Real, 0, None, closed="neither"), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
         "backend": [StrOptions({"torch", "librosa"})],
-        "verbose": ["boolean"],
+        **_ClipsTransformer._clip_constraints,
     }
 
     def __init__(
@@ -269,27 +255,8 @@ shape (n_clips, n_samples)
         )
         return self
 
-    def _iter_waveforms(self, clips: list[str] | np.ndarray) -> Iterator[np.ndarray]:
-        """Yield float32 batches of waveforms (n_batch, n_samples)."""
-        if isinstance(clips, list):
-            return iter_audio_batches(
-                clips,
-                batch_size=self.batch_size,
-                sr=self.sr,
-                channel=self.channel,
-                duration=self.duration,
-                min_samples=self.n_fft,
-                n_jobs=self.n_jobs,
-            )
-        if clips.shape[1] < self.n_fft:
-            raise ValueError(
-                f"Waveforms hold {clips.shape[1]} samples, fewer than n_fft={self.n_fft}: "
-                "a clip must span at least one FFT frame."
-            )
-        return (
-            clips[rows].astype(np.float32, copy=False)
-            for rows in gen_batches(clips.shape[0], self.batch_size)
-        )
+    def _min_samples(self) -> int:
+        return self.n_fft
 
     def transform(self, X):
         """Compute the log-mel spectrogram of every clip.
@@ -313,32 +280,17 @@ shape (n_clips, n_samples)
             :func:`sklasd.datasets.load_audio`) or waveforms shorter than ``n_fft``.
         """
         check_is_fitted(self)
-        clips = check_clips(X)
-        n_clips = len(clips)
         if self.backend == "torch":
-            compute = _logmel_torch
-            options = {"mel_basis": self.mel_basis_}
+            compute = partial(_logmel_torch, mel_basis=self.mel_basis_)
         else:
-            compute = _logmel_librosa
-            options = {"sr": self.sr, "n_mels": self.n_mels, "fmin": self.fmin, "fmax": self.fmax}
-        options.update(
-            n_fft=self.n_fft, hop_length=self.hop_length, power=self.power, top_db=self.top_db
+            compute = partial(
+                _logmel_librosa, sr=self.sr, n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax
+            )
+        compute = partial(
+            compute,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            power=self.power,
+            top_db=self.top_db,
         )
-        features = None
-        start = 0
-        with tqdm(total=n_clips, unit="clip", desc="LogMel", disable=not self.verbose) as bar:
-            for waves in self._iter_waveforms(clips):
-                if features is None:
-                    n_frames = 1 + waves.shape[1] // self.hop_length
-                    features = np.empty((n_clips, 1, self.n_mels, n_frames), dtype=np.float32)
-                stop = start + waves.shape[0]
-                compute(waves, features[start:stop, 0], **options)
-                bar.update(waves.shape[0])
-                start = stop
-        return features
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
+        return self._map_batches(X, lambda waves: compute(waves)[:, None])

@@ -10,6 +10,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from sklasd.base import VersionStampMixin
+
 __all__ = ["TimePooling"]
 
 _STATISTICS = {"mean": np.mean, "std": np.std, "min": np.min, "max": np.max}
@@ -26,7 +28,7 @@ def _check_4d(X) -> np.ndarray:
     return X
 
 
-class TimePooling(TransformerMixin, BaseEstimator):
+class TimePooling(VersionStampMixin, TransformerMixin, BaseEstimator):
     """Per-band statistics over time: spectrograms to fixed-length feature vectors.
 
     Turns spectrogram-like features of shape (n_clips, n_channels, n_bands,

@@ -21,6 +21,7 @@ from sklasd.nn._metric_losses import (
 )
 from sklasd.nn._mobilefacenet import MOBILEFACENET_BLOCKS, BottleneckRow, MobileFaceNet
 from sklasd.nn._mobilenetv3 import MOBILENETV3_ID_BLOCKS, BneckRow, MobileNetV3IDNet
+from sklasd.nn._multitask import MultiTaskOutputs
 from sklasd.nn._resnet38 import RESNET38_LAYERS, BinaryOutput, ResNet38
 from sklasd.nn._rfr_cnn import (
     CBAM,
@@ -29,8 +30,27 @@ from sklasd.nn._rfr_cnn import (
     StageBCELoss,
     combine_stages,
 )
+from sklasd.nn._ssl_losses import (
+    InfoNCELoss,
+    RCMAELoss,
+    SupConCELoss,
+    SupConLoss,
+    VarianceCovarianceLoss,
+    masked_mse,
+)
+from sklasd.nn._stgram import STgramNet, log_mel_spectrogram
 from sklasd.nn._tdnn import TDNN, TDNN_FRAME_LAYERS, TDNNRow
 from sklasd.nn._tgram import TgramNet
+from sklasd.nn._vit import (
+    MAEDecoder,
+    RCMAENet,
+    ViTClassifier,
+    ViTEncoder,
+    patchify,
+    random_masking,
+    sincos_pos_embed,
+)
+from sklasd.nn._wav2vec import Wav2VecClassifier, wav2vec_hidden
 
 __all__ = [
     "CBAM",
@@ -53,13 +73,31 @@ __all__ = [
     "ClassificationTripletAttributeLoss",
     "CosineHead",
     "CrossEntropyLoss",
+    "InfoNCELoss",
+    "MAEDecoder",
     "MobileFaceNet",
     "MobileNetV3IDNet",
+    "MultiTaskOutputs",
+    "RCMAELoss",
+    "RCMAENet",
     "ResNet38",
+    "STgramNet",
     "StageBCELoss",
+    "SupConCELoss",
+    "SupConLoss",
     "TDNNRow",
     "TgramNet",
+    "VarianceCovarianceLoss",
+    "ViTClassifier",
+    "ViTEncoder",
+    "Wav2VecClassifier",
     "centroid_score",
     "class_centroids",
     "combine_stages",
+    "log_mel_spectrogram",
+    "masked_mse",
+    "patchify",
+    "random_masking",
+    "sincos_pos_embed",
+    "wav2vec_hidden",
 ]

@@ -36,8 +36,8 @@ class _SectionwiseScorer(BaseDetector):
     def _score_section(self, index: int, X: np.ndarray) -> np.ndarray:
         """score_samples of clips of section ``sections_[index]``, shape (n_clips,)."""
 
-    def _training_scores(self, index: int, X: np.ndarray) -> np.ndarray:
-        """score_samples of the clips the section's model was fitted on."""
+    def _training_scores(self, index: int, X: np.ndarray, **metadata: np.ndarray) -> np.ndarray:
+        """score_samples of the clips the section's model was fitted on (with their metadata)."""
         return self._score_section(index, X)
 
     def _fit(self, X, y, *, section, **metadata):
@@ -64,7 +64,10 @@ class _SectionwiseScorer(BaseDetector):
             setattr(self, f"{name}_", [section_fit[name] for section_fit in fitted])
         scores = np.empty(n_samples)
         for index, rows in enumerate(groups):
-            scores[rows & normal] = self._training_scores(index, X[rows & normal])
+            train = rows & normal
+            scores[train] = self._training_scores(
+                index, X[train], **{name: v[train] for name, v in metadata.items()}
+            )
             if (rows & ~normal).any():
                 scores[rows & ~normal] = self._score_section(index, X[rows & ~normal])
         return scores

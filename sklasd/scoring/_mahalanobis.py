@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.base import clone
 from sklearn.covariance import LedoitWolf
-from sklearn.utils._param_validation import HasMethods
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from sklasd.base import BaseDetector
 from sklasd.scoring._base import _SectionwiseScorer
@@ -32,6 +34,16 @@ class MahalanobisScorer(_SectionwiseScorer):
     ``domain`` is requested in ``fit`` by default (metadata routing passes it
     on); scoring does not need it. Without ``domain`` each section has one mean.
 
+    The thresholds (``offset_``) come from cross-fitted training scores: the
+    section's normal clips are split into ``n_threshold_folds`` folds (stratified
+    by domain where every domain has enough clips), and each clip is scored by
+    the means and covariance fitted on the other folds. In-sample distances are
+    far smaller than those of unseen clips when the clips are few for the
+    dimension (a covariance of 96-d embeddings from 30 clips fits its own clips
+    closely), so a threshold on them would call almost every new clip
+    anomalous. Hence ``fit_predict`` returns cross-fitted labels, while
+    ``predict`` on the training clips uses the model fitted on all of them.
+
     Parameters
     ----------
     covariance : estimator, default=None
@@ -40,6 +52,10 @@ class MahalanobisScorer(_SectionwiseScorer):
         :class:`~sklearn.covariance.EmpiricalCovariance`. None means
         :class:`~sklearn.covariance.LedoitWolf`, whose shrinkage keeps the
         precision matrix well-conditioned when there are few clips per feature.
+    n_threshold_folds : int, default=5
+        Folds of the cross-fitted training scores behind the thresholds (fewer
+        when a section has fewer normal clips); 1 scores the training clips
+        in-sample.
     contamination : "gamma" or float, default="gamma"
         Threshold rule; see :class:`~sklasd.base.BaseDetector`.
     gamma_quantile : float, default=0.9
@@ -89,17 +105,20 @@ class MahalanobisScorer(_SectionwiseScorer):
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "covariance": [None, HasMethods(["fit", "get_precision"])],
+        "n_threshold_folds": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(
         self,
         *,
         covariance: Any = None,
+        n_threshold_folds: int = 5,
         contamination: str | float = "gamma",
         gamma_quantile: float = 0.9,
     ):
         super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
         self.covariance = covariance
+        self.n_threshold_folds = n_threshold_folds
 
     def fit(
         self, X: Any, y: Any = None, *, section: Any = None, domain: Any = None
@@ -139,6 +158,25 @@ class MahalanobisScorer(_SectionwiseScorer):
         }
 
     def _score_section(self, index: int, X: np.ndarray) -> np.ndarray:
-        precision = self.covariances_[index].get_precision()
-        distances = cdist(X, self.means_[index], metric="mahalanobis", VI=precision)
-        return -distances.min(axis=1)
+        return _scores(X, self.means_[index], self.covariances_[index])
+
+    def _training_scores(
+        self, index: int, X: np.ndarray, domain: np.ndarray | None = None
+    ) -> np.ndarray:
+        n_folds = min(self.n_threshold_folds, X.shape[0])
+        if n_folds < 2:
+            return self._score_section(index, X)
+        labels = np.zeros(X.shape[0], dtype=np.intp) if domain is None else domain
+        _, counts = np.unique(labels, return_counts=True)
+        splitter = StratifiedKFold if counts.min() >= n_folds else KFold
+        scores = np.empty(X.shape[0])
+        for train, held_out in splitter(n_folds).split(X, labels):
+            fit = self._fit_section(X[train], None if domain is None else domain[train])
+            scores[held_out] = _scores(X[held_out], fit["means"], fit["covariances"])
+        return scores
+
+
+def _scores(X: np.ndarray, means: np.ndarray, covariance: Any) -> np.ndarray:
+    """Minus the Mahalanobis distance of each row of ``X`` to the nearest of ``means``."""
+    distances = cdist(X, means, metric="mahalanobis", VI=covariance.get_precision())
+    return -distances.min(axis=1)

@@ -46,7 +46,7 @@ class _NeighborsScorer(_SectionwiseScorer):
         distances, _ = self.neighbors_[index].kneighbors(X)
         return self._scores_from_distances(distances)
 
-    def _training_scores(self, index: int, X: np.ndarray) -> np.ndarray:
+    def _training_scores(self, index: int, X: np.ndarray, **metadata: np.ndarray) -> np.ndarray:
         distances, _ = self.neighbors_[index].kneighbors()  # excludes each clip itself
         return self._scores_from_distances(distances)
 

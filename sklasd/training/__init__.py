@@ -12,13 +12,16 @@ from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
 from sklasd.training._embedder import NetEmbedder
 from sklasd.training._net import ClassifierNet, WarmRestarts
+from sklasd.training._rcmae import InitEncoder, PairedCrops
 from sklasd.training._sampler import SectionBalancedBatchSampler
 
 __all__ = [
     "AcceleratedClassifierNet",
     "BinaryNet",
     "ClassifierNet",
+    "InitEncoder",
     "NetEmbedder",
+    "PairedCrops",
     "RandomCrops",
     "RatioBatchSampler",
     "SectionBalancedBatchSampler",

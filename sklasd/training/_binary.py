@@ -22,6 +22,11 @@ __all__ = ["BinaryNet", "RatioBatchSampler", "SegmentCrops"]
 _BATCH_SAMPLER_EXCLUSIVE = ("batch_size", "shuffle", "sampler", "drop_last")
 
 
+def _trailing_underscore_params(params: Mapping) -> list[str]:
+    """Names of component parameters (``prefix__name``) in ``params`` that end in ``_``."""
+    return [name for name in params if "__" in name and name.endswith("_")]
+
+
 class RatioBatchSampler(torch.utils.data.Sampler[list[int]]):
     """Batches with a fixed number of items of each class, e.g. normal:outlier:anomaly = 32:31:1.
 
@@ -270,24 +275,48 @@ class BinaryNet(ClassifierNet):
         super().__init__(module, *args, criterion=criterion, **kwargs)
         self.stage_weights = stage_weights
 
-    def set_params(self, **kwargs):
-        """skorch's set_params; data loader parameters may also change on an initialized net.
+    def _get_param_names(self):
+        # skorch quirk (1.4): NeuralNet._get_param_names drops every attribute whose name
+        # ends in "_" (meant for fitted attributes such as module_ and history_), and with
+        # them component parameters such as criterion__lambda_ (CentroidLoss's lambda_):
+        # get_params and sklearn's clone would silently lose them. Keep the prefixed ones.
+        return [*super()._get_param_names(), *_trailing_underscore_params(vars(self))]
 
-        skorch 1.4 raises a ValueError for ``iterator_train__*`` or
-        ``iterator_valid__*`` parameters once the net is initialized, although they
-        need no re-initialization (the data loaders are built anew for every fit):
-        they are set directly here, e.g. a new batch sampler before ``partial_fit``.
+    def set_params(self, **kwargs):
+        """skorch's set_params, with two of its restrictions lifted.
+
+        - Component parameters whose name ends in an underscore (e.g.
+          ``criterion__lambda_``), which skorch 1.4's set_params rejects with a
+          ValueError ("Something went wrong here"), are set here, and the
+          component (with what depends on it) is re-initialised as skorch does for
+          its other parameters.
+        - skorch 1.4 raises a ValueError for ``iterator_train__*`` or
+          ``iterator_valid__*`` parameters once the net is initialised, although they
+          need no re-initialisation (the data loaders are built anew for every fit):
+          they are set directly here, e.g. a new batch sampler before ``partial_fit``.
         """
+        # skorch quirk: set_params raises for names ending in "_" (see _get_param_names).
+        trailing = {name: kwargs.pop(name) for name in _trailing_underscore_params(kwargs)}
+        vars(self).update(trailing)
         if self.initialized_:
+            # skorch quirk: iterator_* parameters are refused on an initialised net.
             loader = {
                 name: kwargs.pop(name)
                 for name in list(kwargs)
                 if name.startswith(("iterator_train__", "iterator_valid__"))
             }
             vars(self).update(loader)
-            if not kwargs:
-                return self
-        return super().set_params(**kwargs)
+            self._reinitialize_for(trailing)
+        return super().set_params(**kwargs) if kwargs else self
+
+    def _reinitialize_for(self, params: Mapping) -> None:
+        """Re-initialise what skorch re-initialises when these component parameters change."""
+        components = {name.split("__", 1)[0] for name in params}
+        if components & set(self._modules):
+            self._initialize_module(reason="module parameters changed")
+        if components & {*self._modules, *self._criteria}:
+            self._initialize_criterion(reason="criterion parameters changed")
+            self._initialize_optimizer(reason="criterion parameters changed")
 
     def _batch_sampler(self):
         return self.get_params_for("iterator_train").get("batch_sampler")
@@ -315,6 +344,8 @@ class BinaryNet(ClassifierNet):
         skorch moves outputs between devices with ``type(output)(generator)``, which
         a named tuple cannot be built from.
         """
+        # skorch quirk (1.4): skorch.utils.to_device rebuilds tuples as
+        # type(output)(generator), a TypeError for a NamedTuple such as BinaryOutput.
         output = super().evaluation_step(batch, training=training)
         return tuple(output) if isinstance(output, tuple) else output
 

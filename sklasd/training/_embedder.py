@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
+from sklasd.base import VersionStampMixin
 from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features
 from sklasd.training._net import ClassifierNet
@@ -34,7 +35,9 @@ def _object_array(values: list) -> np.ndarray:
     return array
 
 
-class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class NetEmbedder(
+    VersionStampMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Embeddings of a network trained to tell the sections (or attributes) apart.
 
     The approach of the best DCASE systems for anomalous sound detection: a
@@ -72,6 +75,30 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     ``<step>__net__lr`` in a Pipeline, for GridSearchCV). ``fit`` trains a clone
     of ``net`` (``net_``), whose module gets ``n_classes``, ``in_channels`` and
     ``input_size=(n_bands, n_frames)`` from the data.
+
+    **Triplet and attribute losses** (Wang, Du and Wang, APSIPA ASC 2022). A
+    net with ``triplet_weight > 0`` (:class:`ClassifierNet`) trains on batches of
+    ``n_clips_per_class`` clips of each of several classes, with a batch-hard
+    triplet loss on the embeddings added to its criterion. A net with
+    ``attribute_weight > 0`` also classifies each clip's ``attributes`` (needed
+    then) with auxiliary heads on the embedding: one head whose classes are the
+    distinct attribute labels of the normal training clips (as the paper counts
+    them per machine type: fan 12, ToyCar 22 in DCASE 2022), or, where the
+    labels are (machine type, attribute) pairs (as
+    :class:`~sklasd.detectors.IDClassifierDetector` passes them when given
+    ``machine_type``), one head per machine type over that type's attribute
+    labels. ``attribute_classes_`` lists each head's classes; ``fit`` sets the
+    net's ``n_attribute_classes`` from them. The classes of ``target`` stay
+    those of the classification, :meth:`predict_proba` and the triplet loss.
+
+    **Batch normalisation.** With few optimisation steps the running
+    statistics of batch normalisation have not settled, and the embeddings
+    computed with them barely vary from clip to clip. With ``recompute_bn=True``
+    (default) ``fit`` ends with one pass of the trained network over the
+    inference crops of the normal training clips that recomputes the running
+    statistics as their plain average
+    (:func:`torch.optim.swa_utils.update_bn`); networks without batch
+    normalisation are left as they are.
 
     **Randomness.** Everything random (weights, crops, shuffling, dropout, the
     validation split) derives from ``random_state``; torch's and numpy's global
@@ -123,6 +150,9 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Torch device to train on ("cpu", "cuda", ...), overriding the net's
         ``device``; None keeps the net's. A model trained on CUDA loads and runs
         on a machine without CUDA (on the CPU, with a skorch ``DeviceWarning``).
+    recompute_bn : bool, default=True
+        Whether to recompute the running statistics of batch normalisation over
+        the training clips after training; see above.
 
     Attributes
     ----------
@@ -137,6 +167,9 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         Number of frequency bands seen in ``fit``.
     n_features_out_ : int
         Embedding dimension (number of columns of :meth:`transform`).
+    attribute_classes_ : list of ndarray or None
+        The classes of each attribute head when the net has
+        ``attribute_weight > 0``, else None.
 
     See Also
     --------
@@ -173,6 +206,20 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
     ((12, 4), (12, 3))
     >>> embedder.get_feature_names_out()[:2].tolist()
     ['netembedder0', 'netembedder1']
+
+    The TDNN with the triplet and attribute losses of Wang, Du and Wang:
+
+    >>> from sklasd.nn import TDNN
+    >>> attributes = np.tile(["spd_80", "spd_90"], 6)
+    >>> net = ClassifierNet(TDNN, module__width_mult=0.05, module__embedding_dim=4,
+    ...                     max_epochs=2, batch_size=6, n_clips_per_class=2,
+    ...                     triplet_weight=1.0, attribute_weight=0.5)
+    >>> embedder = NetEmbedder(net=net, n_frames=16, random_state=0).fit(
+    ...     X, section=section, attributes=attributes)
+    >>> embedder.attribute_classes_
+    [array(['spd_80', 'spd_90'], dtype='<U6')]
+    >>> embedder.transform(X).shape
+    (12, 4)
     """
 
     __metadata_request__fit: ClassVar[dict] = {"section": True, "attributes": True}
@@ -187,6 +234,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
+        "recompute_bn": ["boolean"],
     }
 
     def __init__(
@@ -201,6 +249,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         n_iter_no_change=5,
         random_state=None,
         device=None,
+        recompute_bn=True,
     ):
         self.net = net
         self.target = target
@@ -211,6 +260,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
         self.device = device
+        self.recompute_bn = recompute_bn
 
     # -- labels ---------------------------------------------------------------------
 
@@ -233,6 +283,26 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
         if len(values) == 1:
             return values[0]
         return _object_array(list(zip(values[0].tolist(), values[1].tolist(), strict=True)))
+
+    def _attribute_codes(self, labels: np.ndarray) -> np.ndarray:
+        """Attribute class of every clip per head, shape (n_clips, n_heads); sets the heads."""
+        n_samples = len(labels)
+        paired = all(isinstance(label, tuple) and len(label) == 2 for label in labels.tolist())
+        groups = (
+            _object_array([label[0] for label in labels.tolist()])
+            if paired
+            else np.zeros(n_samples, dtype=np.intp)
+        )
+        codes = np.full((n_samples, 0), -1, dtype=np.int64)
+        self.attribute_classes_ = []
+        for group in np.unique(groups):
+            member = groups == group
+            classes, code = np.unique(labels[member], return_inverse=True)
+            column = np.full(n_samples, -1, dtype=np.int64)
+            column[member] = code
+            codes = np.column_stack([codes, column])
+            self.attribute_classes_.append(classes)
+        return codes
 
     def class_index(self, *, section=None, attributes=None) -> np.ndarray:
         """Column of :meth:`predict_proba` that holds each clip's own class.
@@ -294,7 +364,7 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             ``target="attributes"``.
         attributes : array-like of shape (n_clips,), default=None
             Attribute label of every clip (metadata); needed when ``target``
-            uses attributes.
+            uses attributes or the net has ``attribute_weight > 0``.
 
         Returns
         -------
@@ -314,18 +384,28 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
                 "NetEmbedder adds callbacks to the net (per-epoch seeding, early stopping); "
                 "a net with callbacks='disable' cannot take them."
             )
+        triplet_weight, attribute_weight = net._loss_weights()
         X = check_features(X, n_frames=self.n_frames)
         n_samples = X.shape[0]
         y = check_labels(y, n_samples)
         keys = self._class_keys(section, attributes, n_samples)
-        if y is not None:
-            X, keys = X[y == 0], keys[y == 0]
+        normal = np.ones(n_samples, dtype=bool) if y is None else y == 0
+        X, keys = X[normal], keys[normal]
         self.classes_, target = np.unique(keys, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError(
                 f"NetEmbedder needs normal clips of at least two classes to train a "
                 f"classifier; target={self.target!r} gives only {self.classes_.tolist()}."
             )
+        if triplet_weight > 0:
+            counts = np.bincount(target)
+            if counts.min() < 2:
+                raise ValueError(
+                    f"net.triplet_weight={triplet_weight} needs at least 2 normal clips of "
+                    f"every class, but class {self.classes_[counts.argmin()]!r} "
+                    f"(target={self.target!r}) has {counts.min()}; use a coarser target or "
+                    "set net__triplet_weight=0."
+                )
         _, self.n_channels_in_, self.n_bands_in_, _ = X.shape
         seed = draw_seed(self.random_state)
 
@@ -351,11 +431,37 @@ class NetEmbedder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimat
             callbacks=callbacks,
         )
         target = target.astype(np.int64)
+        crop_target = target
+        self.attribute_classes_ = None
+        if attribute_weight > 0:
+            if attributes is None:
+                raise ValueError(
+                    f"net.attribute_weight={attribute_weight} needs the attributes of every "
+                    "clip: pass attributes=... (as metadata through a Pipeline with metadata "
+                    "routing enabled), or set net__attribute_weight=0."
+                )
+            labels = check_metadata_array(attributes, n_samples, name="attributes")
+            codes = self._attribute_codes(labels[normal])
+            net.set_params(n_attribute_classes=[len(c) for c in self.attribute_classes_])
+            crop_target = np.column_stack([target, codes])
         with private_torch_rng(net.device, seed):
-            net.fit(RandomCrops(X, target, n_frames=self.n_frames, seed=seed), target)
+            # The classes (first column) stratify the validation split.
+            net.fit(RandomCrops(X, crop_target, n_frames=self.n_frames, seed=seed), target)
+            if self.recompute_bn:
+                self._recompute_bn(net, X)
             self.net_ = net
             self.n_features_out_ = net.embed(X[:1, ..., : self.n_frames]).shape[1]
         return self
+
+    def _recompute_bn(self, net: ClassifierNet, X: np.ndarray) -> None:
+        """Batch-normalisation statistics of ``net``'s module averaged over the inference
+        crops of ``X`` (a no-op for modules without batch normalisation)."""
+        crops = SlidingCrops(X, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames)
+        batch_size = len(crops) if net.batch_size == -1 else net.batch_size
+        loader = torch.utils.data.DataLoader(
+            crops, batch_size=batch_size, drop_last=len(crops) % batch_size == 1
+        )
+        torch.optim.swa_utils.update_bn(loader, net.module_, device=net.device)
 
     # -- inference ------------------------------------------------------------------
 

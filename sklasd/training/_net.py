@@ -9,13 +9,25 @@ from typing import ClassVar
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
-from skorch.callbacks import Checkpoint, LoadInitState, LRScheduler, ProgressBar
+from skorch.callbacks import Checkpoint, EpochScoring, LoadInitState, LRScheduler, ProgressBar
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import Subset
 
+from sklasd.nn import ClassificationTripletAttributeLoss
+from sklasd.nn._layers import _check_int
+from sklasd.nn._metric_losses import _check_weight
+from sklasd.nn._multitask import MultiTaskOutputs
+from sklasd.training._sampler import SectionBalancedBatchSampler
+
 __all__ = ["ClassifierNet", "WarmRestarts"]
+
+
+def _class_column(y) -> np.ndarray:
+    """The classes of targets: ``y`` itself, or its first column for multi-task targets."""
+    y = to_numpy(y) if isinstance(y, torch.Tensor) else np.asarray(y)
+    return y[:, 0] if y.ndim == 2 else y
 
 
 class WarmRestarts(CosineAnnealingWarmRestarts):
@@ -103,6 +115,23 @@ class ClassifierNet(NeuralNetClassifier):
     - training datasets with a ``set_epoch`` method (:class:`RandomCrops`) get
       the epoch number at the start of every epoch, and validation clips split
       off by ``train_split`` keep the same crop in every epoch;
+    - multi-task training (Wang, Du and Wang, APSIPA ASC 2022): with
+      ``triplet_weight > 0`` or ``attribute_weight > 0`` the module is wrapped in
+      :class:`~sklasd.nn.MultiTaskOutputs` (outputs ``(class_output, embedding,
+      attribute_output)``, with one :class:`~sklasd.nn.AttributeHeads` head per
+      entry of ``n_attribute_classes``) and the criterion becomes the
+      classification term of :class:`~sklasd.nn.ClassificationTripletAttributeLoss`
+      (total loss = criterion + ``triplet_weight`` x batch-hard triplet loss +
+      ``attribute_weight`` x attribute loss). Targets are then 2-D, the class
+      in the first column and the attribute class of each head (-1: missing)
+      in the others, as :class:`NetEmbedder` builds them. With
+      ``triplet_weight > 0`` training batches come from a
+      :class:`SectionBalancedBatchSampler`: ``n_clips_per_class`` clips (K) of
+      each of ``batch_size // n_clips_per_class`` classes (P, at least 2 and at
+      most the number of classes), so that every clip has positives and
+      negatives in its batch; the classes are read from the training dataset's
+      ``y`` (its first column); ``predict_proba`` and :meth:`embed` work as
+      without these terms;
     - :meth:`embed` gives the module's embeddings;
     - a net trained on CUDA unpickles on a machine without CUDA, callbacks
       included (skorch maps the module, criterion and optimizer to the CPU but
@@ -133,6 +162,19 @@ class ClassifierNet(NeuralNetClassifier):
         Directory for the checkpoint of this fit (created when missing). A fit
         resumes from the checkpoint found there: use one directory per fit, not
         in a parameter search.
+    triplet_weight : float, default=0.0
+        Weight (>= 0) of the batch-hard triplet loss
+        (:class:`~sklasd.nn.BatchHardTripletLoss`, margin 0.3 on L2-normalised
+        embeddings) on the embeddings of each batch; 0 leaves it out.
+    attribute_weight : float, default=0.0
+        Weight (>= 0) of the attribute loss (:class:`~sklasd.nn.AttributeLoss`)
+        of the attribute heads; 0 leaves it out (and the heads).
+    n_attribute_classes : sequence of int, default=()
+        Classes of each attribute head, needed when ``attribute_weight > 0``;
+        :class:`NetEmbedder` sets it from the ``attributes`` metadata.
+    n_clips_per_class : int, default=4
+        K, the clips of each class in a training batch when
+        ``triplet_weight > 0`` (>= 2).
     verbose : int, default=0
         0 prints nothing, 1 a table row per epoch, 2 also a progress bar.
     device : str, default="cpu"
@@ -196,6 +238,10 @@ class ClassifierNet(NeuralNetClassifier):
         train_split=None,
         amp=False,
         checkpoint_dir=None,
+        triplet_weight=0.0,
+        attribute_weight=0.0,
+        n_attribute_classes=(),
+        n_clips_per_class=4,
         verbose=0,
         **kwargs,
     ):
@@ -214,6 +260,10 @@ class ClassifierNet(NeuralNetClassifier):
         )
         self.amp = amp
         self.checkpoint_dir = checkpoint_dir
+        self.triplet_weight = triplet_weight
+        self.attribute_weight = attribute_weight
+        self.n_attribute_classes = n_attribute_classes
+        self.n_clips_per_class = n_clips_per_class
 
     @property
     def _default_callbacks(self):
@@ -223,7 +273,13 @@ class ClassifierNet(NeuralNetClassifier):
         if self.checkpoint_dir is not None:
             checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
             callbacks.append(("load_init_state", LoadInitState(checkpoint)))
-        callbacks += scoring
+        # Validation accuracy of the classes: the first column of multi-task targets.
+        callbacks += [
+            (name, EpochScoring(**{**cb.get_params(), "target_extractor": _class_column}))
+            if name == "valid_acc"
+            else (name, cb)
+            for name, cb in scoring
+        ]
         callbacks.append(
             ("lr_scheduler", LRScheduler(policy=WarmRestarts, step_every="epoch", T_0=10))
         )
@@ -232,6 +288,37 @@ class ClassifierNet(NeuralNetClassifier):
         if self.verbose >= 2:
             callbacks.append(("progress_bar", ProgressBar()))
         return [*callbacks, print_log]
+
+    def _loss_weights(self) -> tuple[float, float]:
+        """``(triplet_weight, attribute_weight)``, validated."""
+        return (
+            _check_weight("triplet_weight", self.triplet_weight),
+            _check_weight("attribute_weight", self.attribute_weight),
+        )
+
+    @property
+    def _multi_task(self) -> bool:
+        """Whether the loss has a triplet or an attribute term besides classification."""
+        return any(weight > 0 for weight in self._loss_weights())
+
+    def initialize_module(self):
+        """The module; wrapped in :class:`~sklasd.nn.MultiTaskOutputs` for multi-task losses."""
+        super().initialize_module()
+        if self._multi_task:
+            heads = self.n_attribute_classes if self._loss_weights()[1] > 0 else ()
+            self.module_ = MultiTaskOutputs(self.module_, n_attribute_classes=heads)
+        return self
+
+    def initialize_criterion(self):
+        """The criterion; the classification term of the total loss for multi-task losses."""
+        super().initialize_criterion()
+        if self._multi_task:
+            self.criterion_ = ClassificationTripletAttributeLoss(
+                classifier_loss=self.criterion_,
+                triplet_weight=self.triplet_weight,
+                attribute_weight=self.attribute_weight,
+            )
+        return self
 
     def _autocast(self) -> AbstractContextManager:
         """Autocast to bfloat16 on the net's device type when ``amp`` is on."""
@@ -245,7 +332,11 @@ class ClassifierNet(NeuralNetClassifier):
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
         """The criterion on float32 outputs (autocast may give bfloat16 ones)."""
-        return super().get_loss(y_pred.float(), y_true, *args, **kwargs)
+        if isinstance(y_pred, tuple | list):
+            y_pred = tuple(part.float() for part in y_pred)
+        else:
+            y_pred = y_pred.float()
+        return super().get_loss(y_pred, y_true, *args, **kwargs)
 
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
@@ -279,16 +370,49 @@ class ClassifierNet(NeuralNetClassifier):
 
         Batch normalisation cannot train on one crop, and the shuffled clip left
         over changes from epoch to epoch. Set ``iterator_train__drop_last`` to
-        decide otherwise.
+        decide otherwise. With ``triplet_weight > 0`` the training batches come
+        from a :class:`SectionBalancedBatchSampler` instead (``batch_size``,
+        ``shuffle`` and ``drop_last`` then do not apply), which draws each
+        epoch's batches from torch's generator (seeded per epoch by
+        :class:`NetEmbedder`).
         """
         if not training:
             return super().get_iterator(dataset, training=False)
         kwargs = self.get_params_for("iterator_train")
+        if self._loss_weights()[0] > 0:
+            for name in ("batch_size", "shuffle", "sampler", "drop_last"):
+                kwargs.pop(name, None)
+            return self.iterator_train(
+                dataset, batch_sampler=self._balanced_batches(dataset), **kwargs
+            )
         batch_size = kwargs.setdefault("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = kwargs["batch_size"] = len(dataset)
         kwargs.setdefault("drop_last", len(dataset) % batch_size == 1)
         return self.iterator_train(dataset, **kwargs)
+
+    def _balanced_batches(self, dataset) -> SectionBalancedBatchSampler:
+        """P x K batches over the classes of ``dataset`` (the first column of its targets)."""
+        indices = None
+        if isinstance(dataset, Subset):
+            dataset, indices = dataset.dataset, np.asarray(dataset.indices)
+        labels = getattr(dataset, "y", None)
+        if labels is None:
+            raise ValueError(
+                f"triplet_weight={self.triplet_weight} needs the class of every training item "
+                f"for its balanced batches, read from the dataset's y; "
+                f"{type(dataset).__name__} has none (use RandomCrops or a skorch Dataset)."
+            )
+        labels = _class_column(labels)
+        labels = labels if indices is None else labels[indices]
+        n_classes = len(np.unique(labels))
+        n_clips = _check_int("n_clips_per_class", self.n_clips_per_class, 2)
+        return SectionBalancedBatchSampler(
+            labels,
+            n_classes_per_batch=min(max(self.batch_size // n_clips, 2), n_classes),
+            n_clips_per_class=n_clips,
+            seed=None,
+        )
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         """skorch's loop; ``fit`` runs the epochs missing from the history."""

@@ -64,7 +64,10 @@ class SectionBalancedBatchSampler(torch.utils.data.Sampler[list[int]]):
     random state): the same seed and epoch give the same batches, and
     :meth:`set_epoch` (called at the start of every epoch by the training loop,
     as for :class:`torch.utils.data.distributed.DistributedSampler`) gives new
-    ones.
+    ones. With ``seed=None`` every iteration instead draws its seed from
+    torch's default generator, as :class:`torch.utils.data.RandomSampler` does
+    (what :class:`ClassifierNet` uses: its per-epoch seeding then makes the
+    batches repeatable).
 
     Use it as a :class:`torch.utils.data.DataLoader`'s ``batch_sampler``.
 
@@ -77,8 +80,9 @@ class SectionBalancedBatchSampler(torch.utils.data.Sampler[list[int]]):
     n_clips_per_class : int, default=4
         K, the number of clips of each class in a batch, >= 2. A class with
         fewer clips than K repeats clips within its chunk.
-    seed : int, default=0
-        Seed of the shuffling, >= 0.
+    seed : int or None, default=0
+        Seed of the shuffling, >= 0; None draws one from torch's default
+        generator at every iteration.
     epoch : int, default=0
         The epoch whose batches are drawn, >= 0.
 
@@ -121,7 +125,7 @@ class SectionBalancedBatchSampler(torch.utils.data.Sampler[list[int]]):
         *,
         n_classes_per_batch: int = 8,
         n_clips_per_class: int = 4,
-        seed: int = 0,
+        seed: int | None = 0,
         epoch: int = 0,
     ) -> None:
         labels = np.asarray(labels)
@@ -142,7 +146,7 @@ class SectionBalancedBatchSampler(torch.utils.data.Sampler[list[int]]):
                 f"({len(self.classes)}: {self.classes.tolist()})."
             )
         self.n_clips_per_class = _check_int("n_clips_per_class", n_clips_per_class, 2)
-        self.seed = _check_int("seed", seed, 0)
+        self.seed = None if seed is None else _check_int("seed", seed, 0)
         self.epoch = _check_int("epoch", epoch, 0)
         self.batch_size = self.n_classes_per_batch * self.n_clips_per_class
         self._members = [np.flatnonzero(codes == c) for c in range(len(self.classes))]
@@ -158,7 +162,10 @@ class SectionBalancedBatchSampler(torch.utils.data.Sampler[list[int]]):
         )
 
     def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
+        seed = self.seed
+        if seed is None:
+            seed = int(torch.empty((), dtype=torch.int64).random_().item())
+        rng = np.random.default_rng([seed, self.epoch])
         streams = [_ClipStream(members, rng) for members in self._members]
         remaining = self._n_chunks.copy()
         for _ in range(len(self)):

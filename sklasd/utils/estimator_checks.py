@@ -13,6 +13,10 @@ the caller, so every public estimator is checked on input it accepts:
 - the outputs follow the outlier contract (detectors) or have one row per clip
   (transformers);
 - a joblib round trip (in memory) gives equal outputs;
+- the pickled state carries the sklasd version stamp, and loading it under another
+  version warns (estimators with :class:`~sklasd.base.VersionStampMixin`);
+- a fitted estimator holding skorch nets pickled as if trained on CUDA loads and
+  gives equal outputs where CUDA is unavailable;
 - fitting twice with ``random_state=0`` gives equal outputs, and numpy's global
   random state is left alone;
 - a list and an array of the same clips give equal outputs (a float32 array
@@ -31,17 +35,23 @@ from __future__ import annotations
 
 import inspect
 import io
+import pickle
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import Any
+from unittest import mock
 
 import joblib
 import numpy as np
 import sklearn
-from sklearn.base import clone, is_outlier_detector
+from sklearn.base import BaseEstimator, clone, is_outlier_detector
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils import estimator_checks as sk_checks
+
+from sklasd import _version
+from sklasd.base import InconsistentVersionWarning, VersionStampMixin
 
 __all__ = ["check_estimator", "parametrize_with_checks"]
 
@@ -142,7 +152,7 @@ def check_clone(estimator, X, *, y, fit_params, predict_params) -> None:
 def check_get_set_params_round_trip(estimator, X, *, y, fit_params, predict_params) -> None:
     """set_params(**get_params()) on a default instance reproduces the estimator."""
     params = estimator.get_params(deep=False)
-    blank = type(estimator)()
+    blank = type(estimator)(**_required_params(estimator, params))
     assert blank.set_params(**params) is blank, "set_params must return self"
     assert _params_hash(blank) == joblib.hash(params), (
         "type(estimator)().set_params(**estimator.get_params()) gives other parameters"
@@ -152,6 +162,16 @@ def check_get_set_params_round_trip(estimator, X, *, y, fit_params, predict_para
     assert _params_hash(deep, deep=True) == _params_hash(estimator, deep=True), (
         "set_params(**get_params(deep=True)) changes the parameters"
     )
+
+
+def _required_params(estimator, params: dict) -> dict:
+    """The values in ``params`` of the __init__ parameters without a default."""
+    signature = inspect.signature(type(estimator).__init__).parameters
+    return {
+        name: params[name]
+        for name, parameter in signature.items()
+        if name in params and parameter.default is inspect.Parameter.empty
+    }
 
 
 def check_fit_returns_self(estimator, X, *, y, fit_params, predict_params) -> None:
@@ -223,6 +243,81 @@ def check_pickle(estimator, X, *, y, fit_params, predict_params) -> None:
     )
 
 
+def check_version_stamp(estimator, X, *, y, fit_params, predict_params) -> None:
+    """The pickle holds the sklasd version; another version warns when loading it."""
+    if not isinstance(estimator, VersionStampMixin):
+        return
+    fitted = _fit(_seeded(estimator), X, y, fit_params)
+    payload = pickle.dumps(fitted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InconsistentVersionWarning)
+        pickle.loads(payload)  # the same version: no warning
+    with mock.patch.object(_version, "__version__", "0.0.0-other"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            pickle.loads(payload)
+    stamps = [w.message for w in caught if issubclass(w.category, InconsistentVersionWarning)]
+    assert stamps and stamps[0].original_sklasd_version == _version.__version__, (
+        "loading a pickle under another sklasd version must warn InconsistentVersionWarning "
+        "naming the version that saved it"
+    )
+
+
+def _skorch_nets(obj, seen: set[int]) -> Iterator[Any]:
+    """The skorch nets reachable from ``obj`` through attributes and containers."""
+    from skorch import NeuralNet
+
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, NeuralNet):
+        yield obj
+    elif isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _skorch_nets(item, seen)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _skorch_nets(item, seen)
+    elif isinstance(obj, BaseEstimator):
+        yield from _skorch_nets(vars(obj), seen)
+
+
+def check_cuda_pickle_loads_on_cpu(estimator, X, *, y, fit_params, predict_params) -> None:
+    """Nets pickled as if trained on CUDA load on a machine without CUDA, same outputs.
+
+    Every skorch net of the fitted estimator gets ``device="cuda"`` and is pickled
+    with its tensors tagged ``"cuda:0"`` (the bytes a CUDA-trained model gives);
+    loading with CUDA unavailable must move the nets to the CPU and score the same.
+    Estimators without skorch nets pass.
+    """
+    import torch
+
+    fitted = _fit(_seeded(estimator), X, y, fit_params)
+    nets = [net for net in _skorch_nets(fitted, set()) if getattr(net, "initialized_", False)]
+    if not nets:
+        return
+    expected = _output(fitted, X, predict_params)
+    for net in nets:
+        net.device = "cuda"
+    with mock.patch.object(torch.serialization, "location_tag", return_value="cuda:0"):
+        payload = pickle.dumps(fitted)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # skorch's DeviceWarning: moved to the CPU
+            loaded = pickle.loads(payload)
+    devices = {
+        str(net.device)
+        for net in _skorch_nets(loaded, set())
+        if getattr(net, "initialized_", False)
+    }
+    assert devices == {"cpu"}, f"nets saved on CUDA load on devices {sorted(devices)}"
+    np.testing.assert_array_equal(
+        _output(loaded, X, predict_params),
+        expected,
+        err_msg="outputs differ after loading a CUDA-saved model on the CPU",
+    )
+
+
 def check_random_state(estimator, X, *, y, fit_params, predict_params) -> None:
     """random_state=0 makes fit deterministic; numpy's global random state is untouched."""
     # Reading the legacy global state is the point: sklasd code must not draw from it.
@@ -262,9 +357,9 @@ def check_metadata(estimator, X, *, y, fit_params, predict_params) -> None:
     routed_method = _routed_method(estimator)
     routing = estimator.get_metadata_routing()
     for method, params in (("fit", fit_params), (routed_method, predict_params)):
-        requests = getattr(routing, method).requests
+        consumed = routing.consumes(method, list(params))  # routers: self or a child
         for key in params:
-            assert requests.get(key) is True, (
+            assert key in consumed, (
                 f"{key!r} is not requested by default in {method} "
                 f"(set __metadata_request__{method} = {{{key!r}: True}})"
             )
@@ -322,6 +417,8 @@ _CHECKS = (
     check_not_fitted,
     check_outputs,
     check_pickle,
+    check_version_stamp,
+    check_cuda_pickle_loads_on_cpu,
     check_random_state,
     check_list_input,
     check_metadata,
@@ -448,10 +545,15 @@ def parametrize_with_checks(cases: Iterable[tuple]) -> Any:
     import pytest
 
     params = []
-    for case in cases:
+    cases = list(cases)
+    names = [type(case[0]).__name__ for case in cases]
+    for index, case in enumerate(cases):
         estimator, data, metadata, y = (*case, None, None)[:4]
+        # Ids name the class (and the case's position when a class recurs), not the
+        # repr: a skorch net's repr shows a set whose order changes from process to
+        # process, and pytest-xdist needs the same ids in every worker.
+        name = names[index] if names.count(names[index]) == 1 else f"{names[index]}{index}"
         for check in _yield_checks(estimator):
             bound = partial(_run_case, check=check, data=data, y=y, metadata=metadata)
-            name = "".join(repr(estimator).split())
             params.append(pytest.param(estimator, bound, id=f"{name}-{check.__name__}"))
     return pytest.mark.parametrize("estimator, check", params)

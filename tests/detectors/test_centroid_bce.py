@@ -95,6 +95,34 @@ def test_every_loss_trains_and_auto_alpha_follows_it(bearing, loss, alpha):
     assert np.isfinite(detector.decision_function(X[~train], section=section[~train])).all()
 
 
+def dead_unit_fraction(detector, X, section):
+    """Share of embedding units that are exactly 0 for every segment of section 0's clips."""
+    features = detector.features_.transform(X[section == 0])
+    z = detector.nets_[0].embed(SegmentCrops(features, n_frames=32, n_segments=3))
+    return float((z == 0).all(axis=0).mean())
+
+
+def test_centroid_losses_get_a_linear_embedding_that_does_not_collapse(bearing):
+    """Under DSAD, ResNet38's ReLU embedding loses units for good; the linear one does not."""
+    X, _, section, train, _ = bearing
+    params = {"loss": "dsad", "max_epochs": 2}
+    linear = make_detector(**params).fit(X[train], section=section[train])
+    assert all(net.module_.embedding_activation is None for net in linear.nets_)
+    assert dead_unit_fraction(linear, X[train], section[train]) == 0
+    assert (np.ptp(linear.distance_range_, axis=1) > 0).all()
+    relu = make_detector(
+        **params, network_params={"width_mult": 0.0625, "embedding_dim": 8,
+                                  "embedding_activation": "relu"},
+    ).fit(X[train], section=section[train])  # fmt: skip
+    assert relu.nets_[0].module_.embedding_activation == "relu"
+    # measured: 5 of the 8 units output 0 for every clip after 2 epochs
+    assert dead_unit_fraction(relu, X[train], section[train]) >= 0.25
+    # the classifier alone keeps PANNs' ReLU
+    bce = make_detector(loss="bce")
+    bce.batch_ratio_ = (4, 3, 1)
+    assert bce._make_net().module__embedding_activation == "relu"
+
+
 def test_score_is_eq5_with_the_range_of_the_normal_training_clips(bearing):
     X, _, section, train, _ = bearing
     detector = make_detector(alpha=0.3).fit(X[train], section=section[train])

@@ -140,7 +140,7 @@ def test_files_of_unequal_length_raise_naming_the_file(tmp_path):
 
 
 def test_clip_shorter_than_one_fft_frame(tmp_path):
-    with pytest.raises(ValueError, match="1000 samples, fewer than n_fft=1024"):
+    with pytest.raises(ValueError, match="1000 samples, fewer than the 1024 that LogMel needs"):
         LogMel().fit_transform(np.zeros((2, 1000), dtype=np.float32))
     sf.write(tmp_path / "short.wav", np.zeros(1000), SR)
     with pytest.raises(ValueError, match=r"short\.wav' holds 1000 samples.*min_samples=1024"):

@@ -221,6 +221,17 @@ def test_resnet38_default_is_panns_resnet38():
     assert net.wide[1][0].out_channels == 2048 and net.embedding_dim == 2048
 
 
+def test_resnet38_linear_embedding_option():
+    x, _ = random_batch(4)
+    relu = tiny_resnet().eval()
+    linear = tiny_resnet(embedding_activation=None).eval()
+    linear.load_state_dict(relu.state_dict())  # the same weights, only the activation differs
+    z = linear.embed(x)
+    assert (z < 0).any()
+    torch.testing.assert_close(relu.embed(x), torch.relu(z))
+    torch.testing.assert_close(linear(x).logit, linear.head(z).squeeze(1))
+
+
 def test_resnet38_pooling_options_differ():
     x = torch.randn(3, 1, 32, 64)
     mean_max = ResNet38(input_size=(32, 64), width_mult=0.125, layers=(1, 1, 1, 1)).eval()
@@ -240,6 +251,7 @@ def test_resnet38_pooling_options_differ():
         ({"pooling": "max"}, "pooling must be one of"),
         ({"dropout": 1.0}, "dropout must be a number in"),
         ({"width_mult": 0}, "width_mult"),
+        ({"embedding_activation": "gelu"}, "embedding_activation must be one of"),
     ],
 )
 def test_resnet38_rejects_bad_parameters(kwargs, match):

@@ -6,8 +6,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from skorch.callbacks import Callback
 from skorch.dataset import ValidSplit
+from skorch.utils import to_device
 from torch import nn
 
 from sklasd.nn import BinaryOutput, CentroidLoss, StageBCELoss, class_centroids, combine_stages
@@ -270,6 +272,7 @@ def test_centroids_are_updated_after_every_epoch_before_the_callbacks():
 
 
 def test_a_new_batch_sampler_can_be_set_before_partial_fit():
+    """skorch quirk: set_params(iterator_train__...) raises on an initialised net."""
     X, y = make_data()
     torch.manual_seed(0)
     net = make_net(iterator_train__batch_sampler=RatioBatchSampler(y, {1: 2, 0: 2}))
@@ -281,3 +284,36 @@ def test_a_new_batch_sampler_can_be_set_before_partial_fit():
     net.partial_fit(RandomCrops(X, y, n_frames=8), y)
     assert len(net.history) == 5 and second.epoch == 5
     assert net.max_epochs == 2
+
+
+def test_component_parameters_ending_in_underscore_survive_get_params_clone_and_set_params():
+    """skorch quirk: get_params drops, and set_params rejects, criterion__lambda_."""
+    net = make_net(
+        TinyBinaryNet,
+        criterion=CentroidLoss,
+        criterion__embedding_dim=6,
+        criterion__loss="bce+dsad",
+        criterion__lambda_=0.25,
+    )
+    assert net.get_params()["criterion__lambda_"] == 0.25
+    assert clone(net).criterion__lambda_ == 0.25
+    net.initialize()
+    module = net.module_
+    net.set_params(criterion__lambda_=0.5)
+    assert net.criterion_.lambda_ == 0.5 and net.criterion__lambda_ == 0.5
+    assert net.module_ is module  # a criterion parameter re-initialises the criterion only
+    assert not any(name.endswith("_") and "__" not in name for name in net.get_params())
+
+
+def test_named_tuple_outputs_survive_skorchs_device_transfer():
+    """skorch quirk: to_device rebuilds tuples with type(output)(generator)."""
+    output = BinaryOutput(torch.zeros(2), torch.zeros(2, 6))
+    with pytest.raises(TypeError):
+        to_device(output, "cpu")  # what BinaryNet.evaluation_step works around
+    X, y = make_data()
+    torch.manual_seed(0)
+    net = make_net(
+        TinyBinaryNet, criterion=CentroidLoss, criterion__embedding_dim=6, max_epochs=1
+    ).fit(RandomCrops(X, y, n_frames=8), y)
+    logit, embedding = net.forward(X[:, :, :, :8], device="cpu")
+    assert logit.shape == (16,) and embedding.shape == (16, 6)

@@ -378,3 +378,70 @@ def test_default_net_is_the_mobilenetv3_id_classifier_with_arcface():
     assert isinstance(net, ClassifierNet)
     assert net.module is MobileNetV3IDNet and net.criterion is ArcFaceLoss
     assert net.get_params()["module__head"] == "cosine"
+
+
+# -- batch-normalisation statistics recomputed after training ----------------------------
+
+
+def test_recomputed_bn_statistics_rescue_a_short_fit(make_features):
+    # Two epochs of batches of 16 (4 steps): the running statistics still hold their
+    # initial values, and the embeddings computed with them collapse.
+    X, section = make_features(n_clips=24, n_sections=3, n_bands=32)
+
+    def fit(recompute_bn):
+        net = ClassifierNet(
+            MobileNetV3IDNet,
+            module__width_mult=0.25,
+            module__depth_mult=0.5,
+            module__embedding_dim=16,
+            max_epochs=2,
+            batch_size=16,
+        )
+        embedder = NetEmbedder(net=net, n_frames=16, random_state=0, recompute_bn=recompute_bn)
+        embedder.fit(X, section=section)
+        embeddings, proba = embedder.transform(X), embedder.predict_proba(X)
+        return embeddings.std(axis=0).mean() / np.abs(embeddings).mean(), proba.std(axis=0)
+
+    stale_spread, stale_proba = fit(False)
+    spread, proba = fit(True)
+    assert stale_spread < 1e-3 and stale_proba.max() < 1e-3  # every clip alike
+    assert spread > 0.1 and proba.max() > 0.01  # clips differ, and so do their classes
+
+
+class InputBatchNorm(torch.nn.Module):
+    """Batch normalisation of the input channels, then the TinyNet-like rest."""
+
+    def __init__(self, *, n_classes=2, in_channels=1, input_size=(16, 16), head="linear"):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm2d(in_channels)
+        self.embedding = torch.nn.Linear(in_channels * input_size[0], 4)
+        self.head = torch.nn.Linear(4, n_classes)
+
+    def embed(self, x):
+        return self.embedding(self.bn(x).mean(-1).flatten(1))
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def test_bn_statistics_are_the_average_over_the_inference_crops(make_features):
+    X, section = make_features(n_clips=16)
+    X = np.concatenate([X, 3.0 * X + 1.0], axis=1)  # two channels of different statistics
+    net = ClassifierNet(InputBatchNorm, max_epochs=1, batch_size=8)
+    embedder = NetEmbedder(net=net, n_frames=16, random_state=0).fit(X, section=section)
+    # 16 clips x 3 crops (starts 0, 16, 24) in 6 batches of 8
+    crops = np.stack([X[..., s : s + 16] for s in (0, 16, 24)], axis=1)
+    bn = embedder.net_.module_.bn
+    np.testing.assert_allclose(bn.running_mean.numpy(), crops.mean(axis=(0, 1, 3, 4)), rtol=1e-5)
+    assert bn.momentum == 0.1  # the module's own momentum is restored
+    stale = NetEmbedder(net=net, n_frames=16, random_state=0, recompute_bn=False)
+    stale_mean = stale.fit(X, section=section).net_.module_.bn.running_mean.numpy()
+    assert not np.allclose(stale_mean, bn.running_mean.numpy(), rtol=1e-2)
+
+
+def test_recompute_bn_is_a_no_op_without_batch_norm(make_embedder, features):
+    X, section = features
+    with_pass = make_embedder(recompute_bn=True).fit(X, section=section)
+    without = make_embedder(recompute_bn=False).fit(X, section=section)
+    np.testing.assert_array_equal(with_pass.transform(X), without.transform(X))
+    np.testing.assert_array_equal(with_pass.predict_proba(X), without.predict_proba(X))

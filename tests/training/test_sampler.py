@@ -68,6 +68,21 @@ def test_batches_are_deterministic_per_seed_and_epoch():
     assert list(sampler) == batches(0, 1)
 
 
+def test_seed_none_draws_every_epoch_from_torchs_generator():
+    sampler = SectionBalancedBatchSampler(
+        LABELS, n_classes_per_batch=3, n_clips_per_class=2, seed=None
+    )
+    torch_state = torch.random.get_rng_state()
+    first = list(sampler)
+    assert not torch.equal(torch.random.get_rng_state(), torch_state)  # one draw per epoch
+    second = list(sampler)
+    assert first != second
+    torch.random.set_rng_state(torch_state)
+    assert list(sampler) == first  # the same torch state gives the same batches
+    for batch in first:
+        assert sorted(class_counts(LABELS, batch).values()) == [2, 2, 2]
+
+
 def test_global_random_state_is_left_alone():
     np_state = np.random.get_state()[1].copy()  # noqa: NPY002 (the legacy global state)
     torch_state = torch.random.get_rng_state().clone()

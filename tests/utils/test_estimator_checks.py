@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 
@@ -188,7 +189,7 @@ def test_parametrize_with_checks_builds_one_lazy_test_per_check():
     argnames, params = mark.args
     assert argnames == "estimator, check"
     assert [p.id.split("-")[-1] for p in params] == [c.__name__ for c in ec._CHECKS]
-    assert params[0].id.startswith("Projection(random_state=0)-")
+    assert params[0].id.startswith("Projection-")
     assert calls == []  # nothing built at collection time
     estimator, check = params[-1].values
     check(estimator)
@@ -201,3 +202,57 @@ def test_parametrize_with_checks_builds_one_lazy_test_per_check():
 def test_not_fitted_error_is_what_base_detectors_raise():
     with pytest.raises(NotFittedError):
         Projection().decision_function(X, section=SECTION)
+
+
+# -- persistence checks ---------------------------------------------------------------
+
+
+class ForgetsVersionCheck(Projection):
+    def __setstate__(self, state):
+        state.pop("_sklasd_version", None)
+        self.__dict__.update(state)
+
+
+def test_a_loader_that_skips_the_version_check_fails_check_version_stamp():
+    run(ec.check_version_stamp, Projection(random_state=0))
+    with pytest.raises(AssertionError, match="must warn InconsistentVersionWarning"):
+        run(ec.check_version_stamp, ForgetsVersionCheck(random_state=0))
+
+
+def test_required_init_parameters_are_kept_in_the_round_trip_check():
+    from sklasd.ensemble import ScoreEnsemble
+
+    run(ec.check_get_set_params_round_trip, ScoreEnsemble([("p", Projection())]))
+
+
+class TinyEmbeddingNet(torch.nn.Module):
+    def __init__(self, *, n_classes=2, in_channels=1, input_size=(8, 8), embedding_dim=4):
+        super().__init__()
+        self.embedding = torch.nn.Linear(
+            in_channels * input_size[0] * input_size[1], embedding_dim
+        )
+        self.head = torch.nn.Linear(embedding_dim, n_classes)
+
+    def embed(self, x):
+        return self.embedding(x.flatten(1))
+
+    def forward(self, x):
+        return self.head(self.embed(x))
+
+
+def test_cuda_saved_nets_are_found_and_load_on_the_cpu():
+    from sklasd.training import ClassifierNet, NetEmbedder
+
+    features = np.random.default_rng(0).normal(size=(8, 1, 8, 12)).astype(np.float32)
+    section = np.arange(8) % 2
+    embedder = NetEmbedder(
+        net=ClassifierNet(TinyEmbeddingNet, max_epochs=1, batch_size=4), n_frames=8, random_state=0
+    )
+    fitted = embedder.fit(features, section=section)
+    nets = list(ec._skorch_nets(fitted, set()))
+    assert fitted.net_ in nets
+    ec.check_cuda_pickle_loads_on_cpu(
+        embedder, features, y=None, fit_params={"section": section}, predict_params={}
+    )
+    # a detector without nets passes without pickling anything special
+    run(ec.check_cuda_pickle_loads_on_cpu, Projection(random_state=0))
