@@ -223,7 +223,7 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
         ``decision_function`` subtracts the offset of each clip's section.
     n_features_in_ : int
         Number of features seen in ``fit`` (2-D input only).
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when ``X`` has string column names.
 
     See Also

@@ -352,7 +352,7 @@ class RCMAEPretrainer(
 
         Returns
         -------
-        embeddings : ndarray of shape (n_clips, n_features_out_), dtype float32
+        embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
         features = check_features(features, n_frames=self.n_frames)
@@ -379,7 +379,7 @@ class RCMAEPretrainer(
 
         Returns
         -------
-        embeddings : ndarray of shape (n_clips, n_features_out_), dtype float32
+        embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
         return self.transform_features(self.features_.transform(check_clips(X)))

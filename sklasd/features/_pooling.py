@@ -130,7 +130,7 @@ class TimePooling(VersionStampMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_pooled : ndarray of shape (n_clips, n_features_out_)
+        X_pooled : ndarray of shape (n_clips, `n_features_out_`)
             The statistics, in the dtype of ``X`` (float32 or float64).
         """
         check_is_fitted(self)

@@ -95,7 +95,7 @@ class KNNScorer(_NeighborsScorer):
         Fitted neighbour search of each section, aligned with ``sections_``.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when ``X`` has string column names.
 
     See Also
@@ -185,7 +185,7 @@ class CosineScorer(_NeighborsScorer):
         Fitted cosine neighbour search of each section, aligned with ``sections_``.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when ``X`` has string column names.
 
     See Also

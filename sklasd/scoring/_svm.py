@@ -75,7 +75,7 @@ class OneClassSVMScorer(_SectionwiseScorer):
         Solver iterations of each section's SVM.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when ``X`` has string column names.
 
     See Also

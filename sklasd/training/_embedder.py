@@ -495,7 +495,7 @@ class NetEmbedder(
 
         Returns
         -------
-        embeddings : ndarray of shape (n_clips, n_features_out_), dtype float32
+        embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
             Mean embedding of the crops of each clip.
         """
         return self._crop_outputs(X, "embed").mean(axis=1)
