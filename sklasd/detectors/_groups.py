@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
@@ -25,8 +25,17 @@ class _MachineTypeGroupsMixin:
     keep one model per group: with ``machine_type`` given in ``fit``, the groups
     (``sections_``) are (machine type, section) pairs and scoring needs
     ``machine_type`` too; without it they are the sections. ``machine_type`` also
-    reaches ``_fit`` as metadata.
+    reaches ``_fit`` as metadata. ``section`` and ``machine_type`` are requested by
+    default in ``fit``, ``decision_function`` and ``predict`` (scikit-learn merges
+    these requests with those of the subclasses).
     """
+
+    __metadata_request__fit: ClassVar[dict] = {"section": True, "machine_type": True}
+    __metadata_request__decision_function: ClassVar[dict] = {
+        "section": True,
+        "machine_type": True,
+    }
+    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
 
     def fit(
         self,

@@ -310,17 +310,7 @@ default="cosine"
     (24,)
     """
 
-    __metadata_request__fit: ClassVar[dict] = {
-        "section": True,
-        "machine_type": True,
-        "domain": True,
-        "attributes": True,
-    }
-    __metadata_request__decision_function: ClassVar[dict] = {
-        "section": True,
-        "machine_type": True,
-    }
-    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
+    __metadata_request__fit: ClassVar[dict] = {"domain": True, "attributes": True}
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,

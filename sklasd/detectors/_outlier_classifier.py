@@ -38,13 +38,6 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     they may extend ``_train`` (training one network) and ``_fit_scores``.
     """
 
-    __metadata_request__fit: ClassVar[dict] = {"section": True, "machine_type": True}
-    __metadata_request__decision_function: ClassVar[dict] = {
-        "section": True,
-        "machine_type": True,
-    }
-    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
-
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "features": [None, HasMethods(["fit", "transform"])],

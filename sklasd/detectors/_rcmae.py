@@ -487,13 +487,6 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
     (12,)
     """
 
-    __metadata_request__fit: ClassVar[dict] = {"section": True, "machine_type": True}
-    __metadata_request__decision_function: ClassVar[dict] = {
-        "section": True,
-        "machine_type": True,
-    }
-    __metadata_request__predict: ClassVar[dict] = {"section": True, "machine_type": True}
-
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "pretrained": [None, RCMAEPretrainer, FrozenEstimator],

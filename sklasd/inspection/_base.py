@@ -6,29 +6,6 @@ import math
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
-from sklearn.utils.metadata_routing import get_routing_for_object
-
-
-def _anomaly_score(estimator: Any, X: Any, **metadata: ArrayLike | None) -> np.ndarray:
-    """``-estimator.decision_function(X, ...)`` with the metadata it consumes.
-
-    As :class:`sklasd.metrics.ASDScorer` calls the detector: of the metadata given (not
-    None), only what the estimator's ``decision_function`` consumes is passed on (for a
-    Pipeline, what one of its steps requests, which needs metadata routing enabled).
-    """
-    if not hasattr(estimator, "decision_function"):
-        raise TypeError(
-            f"the anomaly score is -decision_function(X), but {type(estimator).__name__} "
-            "has no decision_function."
-        )
-    given = {name: value for name, value in metadata.items() if value is not None}
-    consumed = (
-        get_routing_for_object(estimator).consumes("decision_function", given) if given else ()
-    )
-    return -np.asarray(
-        estimator.decision_function(X, **{name: given[name] for name in consumed}), dtype=float
-    )
 
 
 def _panel_title(panel: object) -> str:

@@ -11,7 +11,8 @@ from numpy.typing import ArrayLike
 from sklearn.base import is_outlier_detector
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
-from sklasd.inspection._base import _anomaly_score, _panel_axes, _panel_title
+from sklasd.inspection._base import _panel_axes, _panel_title
+from sklasd.metrics import anomaly_score
 from sklasd.metrics._official import _clip_frame
 
 __all__ = ["ScoreDistributionDisplay"]
@@ -302,12 +303,12 @@ class ScoreDistributionDisplay:
             The plotted display.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        anomaly_score = _anomaly_score(
+        scores = anomaly_score(
             estimator, X, section=section, domain=domain, machine_type=machine_type
         )
         return cls.from_predictions(
             y,
-            anomaly_score,
+            scores,
             section=section,
             domain=domain,
             machine_type=machine_type,

@@ -10,7 +10,8 @@ from sklearn.metrics import roc_curve
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils._plotting import _validate_style_kwargs
 
-from sklasd.inspection._base import _anomaly_score, _panel_axes, _panel_title
+from sklasd.inspection._base import _panel_axes, _panel_title
+from sklasd.metrics import anomaly_score
 from sklasd.metrics._official import DOMAINS, _check_year, _clip_frame, _iter_sections
 from sklasd.metrics._ranking import _check_both_classes, _check_max_fpr, auc, pauc
 
@@ -364,7 +365,7 @@ class ASDRocCurveDisplay:
             The plotted display.
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
-        y_score = _anomaly_score(
+        y_score = anomaly_score(
             estimator, X, section=section, domain=domain, machine_type=machine_type
         )
         return cls.from_predictions(

@@ -4,6 +4,7 @@ from sklasd.metrics._official import dcase_report, official_score
 from sklasd.metrics._ranking import auc, pauc
 from sklasd.metrics._scorer import (
     ASDScorer,
+    anomaly_score,
     get_asd_scorer,
     get_asd_scorer_names,
     make_asd_scorer,
@@ -11,6 +12,7 @@ from sklasd.metrics._scorer import (
 
 __all__ = [
     "ASDScorer",
+    "anomaly_score",
     "auc",
     "dcase_report",
     "get_asd_scorer",

@@ -24,7 +24,13 @@ from sklasd.metrics._official import (
 )
 from sklasd.metrics._ranking import _check_both_classes, _check_max_fpr, auc, pauc
 
-__all__ = ["ASDScorer", "get_asd_scorer", "get_asd_scorer_names", "make_asd_scorer"]
+__all__ = [
+    "ASDScorer",
+    "anomaly_score",
+    "get_asd_scorer",
+    "get_asd_scorer_names",
+    "make_asd_scorer",
+]
 
 _METRICS = ("auc", "pauc", "official")
 _METADATA = ("section", "domain", "machine_type")
@@ -32,6 +38,67 @@ _METADATA = ("section", "domain", "machine_type")
 
 def _score_signature(y_true, *, section=None, domain=None, machine_type=None):
     """Signature from which the metadata a scorer can request is read (never called)."""
+
+
+def anomaly_score(
+    estimator: object,
+    X: ArrayLike,
+    *,
+    section: ArrayLike | None = None,
+    domain: ArrayLike | None = None,
+    machine_type: ArrayLike | None = None,
+) -> np.ndarray:
+    """The DCASE anomaly score of clips, ``-estimator.decision_function(X, ...)``.
+
+    Of the metadata given (not None), only what the estimator's
+    ``decision_function`` consumes is passed on: a detector's own requests, or for a
+    Pipeline what one of its steps requests (which needs metadata routing enabled).
+    :class:`ASDScorer` and the displays of :mod:`sklasd.inspection` score this way.
+
+    Parameters
+    ----------
+    estimator : object
+        Fitted detector (or Pipeline) with a ``decision_function`` (higher = more
+        normal).
+    X : array-like of shape (n_clips, ...)
+        Clips (or features) the estimator accepts.
+    section, domain, machine_type : array-like of shape (n_clips,), default=None
+        Per-clip metadata, passed on where consumed.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_clips,)
+        Anomaly scores, higher is more anomalous.
+
+    Raises
+    ------
+    TypeError
+        If the estimator has no ``decision_function``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklasd.metrics import anomaly_score
+    >>> from sklasd.scoring import KNNScorer
+    >>> X = np.random.default_rng(0).normal(size=(20, 3))
+    >>> scorer = KNNScorer().fit(X, section=[0, 1] * 10)
+    >>> bool(np.all(anomaly_score(scorer, X, section=[0, 1] * 10)
+    ...             == -scorer.decision_function(X, section=[0, 1] * 10)))
+    True
+    """
+    if not hasattr(estimator, "decision_function"):
+        raise TypeError(
+            f"the anomaly score is -decision_function(X), but {type(estimator).__name__} "
+            "has no decision_function."
+        )
+    given = {"section": section, "domain": domain, "machine_type": machine_type}
+    given = {name: value for name, value in given.items() if value is not None}
+    consumed = (
+        get_routing_for_object(estimator).consumes("decision_function", given) if given else ()
+    )
+    return -np.asarray(
+        estimator.decision_function(X, **{name: given[name] for name in consumed}), dtype=float
+    )
 
 
 class ASDScorer(_MetadataRequester):
@@ -154,19 +221,8 @@ class ASDScorer(_MetadataRequester):
             raise ValueError(
                 f"{self!r} needs the anomaly labels y (0 normal, 1 anomalous) to score."
             )
-        if not hasattr(estimator, "decision_function"):
-            raise TypeError(
-                f"{self!r} needs an estimator with decision_function; "
-                f"{type(estimator).__name__} has none."
-            )
-        given = {"section": section, "domain": domain, "machine_type": machine_type}
-        given = {name: value for name, value in given.items() if value is not None}
-        consumed = (
-            get_routing_for_object(estimator).consumes("decision_function", given) if given else ()
-        )
-        y_score = -np.asarray(
-            estimator.decision_function(X, **{name: given[name] for name in consumed}),
-            dtype=float,
+        y_score = anomaly_score(
+            estimator, X, section=section, domain=domain, machine_type=machine_type
         )
         if self.metric == "official":
             return official_score(

@@ -114,46 +114,46 @@ def _untrusted(found: list[str], trusted: list[str]) -> list[str]:
 def dump_skops(estimator: Any, file: str | PathLike) -> None:
     """Save a fitted estimator with :mod:`skops.io`, refusing what it cannot load safely.
 
-    The estimator is serialised with :func:`skops.io.dumps`; if the result holds
-    a type that :func:`load_skops` would not trust (neither a skops default nor
-    one of :func:`get_skops_trusted_types`), nothing is written and a TypeError
-    names the types, so an unloadable file is never produced.
+        The estimator is serialised with :func:`skops.io.dumps`; if the result holds
+        a type that :func:`load_skops` would not trust (neither a skops default nor
+        one of :func:`get_skops_trusted_types`), nothing is written and a TypeError
+        names the types, so an unloadable file is never produced.
 
-    Parameters
-    ----------
-    estimator : object
-        The fitted estimator or Pipeline.
-    file : str or path-like
-        Destination file (conventionally ``*.skops``).
+        Parameters
+        ----------
+        estimator : object
+            The fitted estimator or Pipeline.
+        file : str or path-like
+            Destination file (conventionally ``*.skops``).
 
-    Raises
-    ------
-    TypeError
-        If the estimator holds types ``load_skops`` does not trust, e.g. a torch
-        network (see the notes).
-    ImportError
-        If skops is not installed.
+        Raises
+        ------
+        TypeError
+            If the estimator holds types ``load_skops`` does not trust, e.g. a torch
+            network (see the notes).
+        ImportError
+            If skops is not installed.
 
-    See Also
-    --------
-    load_skops : Load the file.
-    joblib.dump : Pickle-based saving, for estimators with torch networks.
+        See Also
+        --------
+        load_skops : Load the file.
+        joblib.dump : Pickle-based saving, for estimators with torch networks.
 
-    Notes
-    -----
-{coverage}
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import numpy as np
-    >>> from sklasd.scoring import KNNScorer
-    >>> from sklasd.utils import dump_skops, load_skops
-    >>> X = np.random.default_rng(0).normal(size=(20, 3))
-    >>> scorer = KNNScorer().fit(X)
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "scorer.skops"
-    >>> dump_skops(scorer, path)
-    >>> bool(np.array_equal(load_skops(path).score_samples(X), scorer.score_samples(X)))
-    True
+        Notes
+        -----
+    {coverage}
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from sklasd.scoring import KNNScorer
+        >>> from sklasd.utils import dump_skops, load_skops
+        >>> X = np.random.default_rng(0).normal(size=(20, 3))
+        >>> scorer = KNNScorer().fit(X)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "scorer.skops"
+        >>> dump_skops(scorer, path)
+        >>> bool(np.array_equal(load_skops(path).score_samples(X), scorer.score_samples(X)))
+        True
     """
     sio = _skops_io()
     data = sio.dumps(estimator)
@@ -171,57 +171,57 @@ def dump_skops(estimator: Any, file: str | PathLike) -> None:
 def load_skops(file: str | PathLike, *, trusted: list[str] | None = None) -> Any:
     """Load an estimator saved by :func:`dump_skops` (or :func:`skops.io.dump`), without pickle.
 
-    The file is checked before anything is built: every type it holds must be
-    trusted by skops by default (numpy, scikit-learn...), be one of
-    :func:`get_skops_trusted_types`, or be listed in ``trusted``; otherwise a
-    TypeError names the untrusted types and the file. The loaded estimator warns
-    with :class:`~sklasd.base.InconsistentVersionWarning` when another sklasd
-    version saved it.
+        The file is checked before anything is built: every type it holds must be
+        trusted by skops by default (numpy, scikit-learn...), be one of
+        :func:`get_skops_trusted_types`, or be listed in ``trusted``; otherwise a
+        TypeError names the untrusted types and the file. The loaded estimator warns
+        with :class:`~sklasd.base.InconsistentVersionWarning` when another sklasd
+        version saved it.
 
-    Parameters
-    ----------
-    file : str or path-like
-        The file to load.
-    trusted : list of str, default=None
-        Further type names to trust (as :func:`skops.io.get_untrusted_types`
-        reports them), e.g. of your own estimator classes. Check a file's types
-        before trusting them.
+        Parameters
+        ----------
+        file : str or path-like
+            The file to load.
+        trusted : list of str, default=None
+            Further type names to trust (as :func:`skops.io.get_untrusted_types`
+            reports them), e.g. of your own estimator classes. Check a file's types
+            before trusting them.
 
-    Returns
-    -------
-    estimator : object
-        The loaded estimator.
+        Returns
+        -------
+        estimator : object
+            The loaded estimator.
 
-    Raises
-    ------
-    TypeError
-        If the file holds untrusted types.
-    ImportError
-        If skops is not installed.
+        Raises
+        ------
+        TypeError
+            If the file holds untrusted types.
+        ImportError
+            If skops is not installed.
 
-    See Also
-    --------
-    dump_skops : Save an estimator.
-    skops.io.get_untrusted_types : The types of a file.
+        See Also
+        --------
+        dump_skops : Save an estimator.
+        skops.io.get_untrusted_types : The types of a file.
 
-    Notes
-    -----
-{coverage}
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from sklasd.scoring import CosineScorer
-    >>> from sklasd.utils import dump_skops, load_skops
-    >>> X = np.random.default_rng(0).normal(size=(20, 3))
-    >>> pipe = make_pipeline(StandardScaler(), CosineScorer()).fit(X)
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pipe.skops"
-    >>> dump_skops(pipe, path)
-    >>> loaded = load_skops(path)
-    >>> bool(np.array_equal(loaded.decision_function(X), pipe.decision_function(X)))
-    True
+        Notes
+        -----
+    {coverage}
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> import numpy as np
+        >>> from sklearn.pipeline import make_pipeline
+        >>> from sklearn.preprocessing import StandardScaler
+        >>> from sklasd.scoring import CosineScorer
+        >>> from sklasd.utils import dump_skops, load_skops
+        >>> X = np.random.default_rng(0).normal(size=(20, 3))
+        >>> pipe = make_pipeline(StandardScaler(), CosineScorer()).fit(X)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "pipe.skops"
+        >>> dump_skops(pipe, path)
+        >>> loaded = load_skops(path)
+        >>> bool(np.array_equal(loaded.decision_function(X), pipe.decision_function(X)))
+        True
     """
     sio = _skops_io()
     allowed = get_skops_trusted_types() + list(trusted or [])

@@ -184,7 +184,7 @@ def test_scorer_errors(data):
     detector = SectionMeanDetector().fit(X[y == 0], section=section[y == 0])
     with pytest.raises(ValueError, match="needs the anomaly labels"):
         make_asd_scorer()(detector, X, None, section=section)
-    with pytest.raises(TypeError, match="decision_function; StandardScaler has none"):
+    with pytest.raises(TypeError, match="StandardScaler has no decision_function"):
         make_asd_scorer()(StandardScaler().fit(X), X, y)
     with pytest.raises(ValueError, match="section 1 has no anomalous"):
         only_normals_in_1 = (section == 0) | (y == 0)
