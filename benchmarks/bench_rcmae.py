@@ -97,7 +97,7 @@ def main() -> None:
             f"10 s: {per_epoch:.0f} s (+ {1000 * logmel_time / len(X):.0f} s of log-mel, once); "
             f"30 epochs: {30 * per_epoch / 60:.0f} min"
         )
-        note = f"{size} size, 64-frame crops, {args.threads} thread(s), contended CPU"
+        note = f"{size} size, 64-frame crops, {args.threads} thread(s)"
         emit("training", f"RC-MAE pre-training ({size})", throughput, "clips/s", note)
         emit("training", f"RC-MAE epoch on 1,000 clips ({size})", per_epoch, "s", note)
     print(load())

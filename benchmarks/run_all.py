@@ -38,10 +38,10 @@ HERE = Path(__file__).resolve().parent
 SUITE: dict[str, list[str]] = {
     "bench_logmel.py": ["--n-clips", "200", "--repeats", "2"],
     "bench_memory.py": ["--sizes", "250", "500", "1000"],
-    "bench_features.py": [],
+    "bench_features.py": ["--threads", "1"],
     "bench_idclassifier.py": ["--n-train", "400", "--n-score", "100"],
     "bench_outlier_exposure.py": ["--n-train", "400"],
-    "bench_rcmae.py": [],
+    "bench_rcmae.py": ["--sizes", "default"],
     "bench_dask_search.py": [],
 }
 
