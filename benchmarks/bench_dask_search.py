@@ -5,8 +5,10 @@ Runs ``examples/dask_gridsearch.py`` in its full mode (a TDNN section classifier
 folds on synthetic 4 s clips) twice: serially with ``n_jobs=1`` and on a ``LocalCluster``
 of ``--workers`` single-threaded worker processes on the loopback interface, and prints
 both wall times, the speed-up and whether the cross-validation scores agree. The serial
-search uses torch's default thread count (what a user gets); the load average before and
-after is printed since other processes sharing the CPU slow every figure down.
+search runs torch on ``--serial-threads`` threads (default 1, as each worker does, so that
+the two searches compute the same numbers; with 2 threads on a busy 2-core machine torch's
+thread pool can slow down many times over); the load average before and after is printed
+since other processes sharing the CPU slow every figure down.
 
 Usage: python benchmarks/bench_dask_search.py [--workers 2]
 """
@@ -19,6 +21,7 @@ import runpy
 from pathlib import Path
 
 import numpy as np
+import torch
 from _results import emit
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dask_gridsearch.py"
@@ -28,7 +31,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="local cluster workers")
     parser.add_argument("--fast", action="store_true", help="the example's fast mode")
+    parser.add_argument("--serial-threads", type=int, default=1, help="torch threads, n_jobs=1")
     args = parser.parse_args()
+    torch.set_num_threads(args.serial_threads)
 
     print(f"load average before: {os.getloadavg()[0]:.2f}, cores: {os.cpu_count()}")
     results = runpy.run_path(str(EXAMPLE))["main"](fast=args.fast, n_workers=args.workers)
@@ -37,7 +42,8 @@ def main() -> None:
     print()
     print("| search | wall time (s) | speed-up |")
     print("|---|---|---|")
-    print(f"| n_jobs=1 | {results['serial_seconds']:.1f} | 1.00x |")
+    serial = f"n_jobs=1 ({args.serial_threads} torch thread(s))"
+    print(f"| {serial} | {results['serial_seconds']:.1f} | 1.00x |")
     print(f"| dask, {args.workers} workers | {results['dask_seconds']:.1f} | {speed_up:.2f}x |")
     emit(
         "model selection",

@@ -51,10 +51,10 @@ def make_search(cache: str | Path, *, fast: bool) -> GridSearchCV:
     """The search: a small TDNN section classifier, its learning rate and epochs tuned."""
     net = ClassifierNet(
         TDNN,
-        max_epochs=2 if fast else 20,
+        max_epochs=2 if fast else 40,
         batch_size=16,
         module__embedding_dim=16 if fast else 64,
-        module__width_mult=0.03 if fast else 0.125,
+        module__width_mult=0.03 if fast else 0.25,
     )
     pipe = Pipeline(
         [
@@ -66,7 +66,7 @@ def make_search(cache: str | Path, *, fast: bool) -> GridSearchCV:
     )
     grid = {"embedder__net__lr": [1e-3, 3e-3]}
     if not fast:
-        grid["embedder__net__max_epochs"] = [10, 20]
+        grid["embedder__net__max_epochs"] = [40, 80]
     return GridSearchCV(pipe, grid, scoring=make_asd_scorer("auc"), cv=NormalOnlyKFold(n_splits=2))
 
 

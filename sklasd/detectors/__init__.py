@@ -18,6 +18,7 @@ from sklasd.detectors._rcmae import (
     make_rcmae_finetune_net,
     make_rcmae_net,
 )
+from sklasd.detectors._sound_event import SoundEventDetector
 
 __all__ = [
     "CentroidBCEDetector",
@@ -25,6 +26,7 @@ __all__ = [
     "OutlierClassifierDetector",
     "RCMAEDetector",
     "RCMAEPretrainer",
+    "SoundEventDetector",
     "fit_score_by_machine_type",
     "make_id_embedder",
     "make_rcmae_finetune_net",

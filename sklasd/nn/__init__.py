@@ -20,8 +20,11 @@ from sklasd.nn._metric_losses import (
     ClassificationTripletAttributeLoss,
 )
 from sklasd.nn._mobilefacenet import MOBILEFACENET_BLOCKS, BottleneckRow, MobileFaceNet
+from sklasd.nn._mobilenetv2 import MOBILENETV2_BLOCKS, MobileNetV2
 from sklasd.nn._mobilenetv3 import MOBILENETV3_ID_BLOCKS, BneckRow, MobileNetV3IDNet
+from sklasd.nn._multilabel import MultiLabelBCELoss
 from sklasd.nn._multitask import MultiTaskOutputs
+from sklasd.nn._pretrained import load_pretrained_weights
 from sklasd.nn._resnet38 import RESNET38_LAYERS, BinaryOutput, ResNet38
 from sklasd.nn._rfr_cnn import (
     CBAM,
@@ -30,6 +33,7 @@ from sklasd.nn._rfr_cnn import (
     StageBCELoss,
     combine_stages,
 )
+from sklasd.nn._shallow_vit import ShallowViT
 from sklasd.nn._ssl_losses import (
     InfoNCELoss,
     RCMAELoss,
@@ -57,6 +61,7 @@ __all__ = [
     "CENTROID_LOSSES",
     "DEFAULT_STAGE_WEIGHTS",
     "MOBILEFACENET_BLOCKS",
+    "MOBILENETV2_BLOCKS",
     "MOBILENETV3_ID_BLOCKS",
     "RESNET38_LAYERS",
     "RFRCNN",
@@ -76,12 +81,15 @@ __all__ = [
     "InfoNCELoss",
     "MAEDecoder",
     "MobileFaceNet",
+    "MobileNetV2",
     "MobileNetV3IDNet",
+    "MultiLabelBCELoss",
     "MultiTaskOutputs",
     "RCMAELoss",
     "RCMAENet",
     "ResNet38",
     "STgramNet",
+    "ShallowViT",
     "StageBCELoss",
     "SupConCELoss",
     "SupConLoss",
@@ -94,6 +102,7 @@ __all__ = [
     "centroid_score",
     "class_centroids",
     "combine_stages",
+    "load_pretrained_weights",
     "log_mel_spectrogram",
     "masked_mse",
     "patchify",

@@ -146,6 +146,34 @@ class InvertedResidual(nn.Module):
         return x + out if self.residual else out
 
 
+def _bottleneck_layers(
+    rows: Sequence, channels: int, width_mult: float, activation: str
+) -> tuple[list[nn.Module], list[int], int]:
+    """The inverted-residual blocks of ``rows`` (MobileNetV2 / MobileFaceNet bottleneck rows).
+
+    Returns the blocks, the stride of each and the output channels of the last one.
+    """
+    layers, strides = [], []
+    for row in rows:
+        out_channels = _round_channels(row.out_channels * width_mult)
+        for index in range(row.repeats):
+            stride = row.stride if index == 0 else 1
+            layers.append(
+                InvertedResidual(
+                    channels,
+                    channels * row.expansion_factor,
+                    out_channels,
+                    kernel_size=3,
+                    stride=stride,
+                    activation=activation,
+                    se=False,
+                )
+            )
+            strides.append(stride)
+            channels = out_channels
+    return layers, strides, channels
+
+
 class CosineHead(nn.Module):
     """Cosine similarities between L2-normalised embeddings and class weight vectors.
 

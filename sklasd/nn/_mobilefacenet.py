@@ -9,7 +9,7 @@ from torch import nn
 
 from sklasd.nn._layers import (
     ConvBN,
-    InvertedResidual,
+    _bottleneck_layers,
     _check_rows,
     _GDConvEmbeddingNet,
     _is_int,
@@ -187,23 +187,11 @@ class MobileFaceNet(_GDConvEmbeddingNet):
             ConvBN(channels, channels, 3, groups=channels, activation="PR"),
         ]
         strides = [2]
-        for row in self.blocks:
-            out_channels = _round_channels(row.out_channels * self.width_mult)
-            for index in range(row.repeats):
-                stride = row.stride if index == 0 else 1
-                layers.append(
-                    InvertedResidual(
-                        channels,
-                        channels * row.expansion_factor,
-                        out_channels,
-                        kernel_size=3,
-                        stride=stride,
-                        activation="PR",
-                        se=False,
-                    )
-                )
-                strides.append(stride)
-                channels = out_channels
+        blocks, block_strides, channels = _bottleneck_layers(
+            self.blocks, channels, self.width_mult, "PR"
+        )
+        layers += blocks
+        strides += block_strides
         wide = _round_channels(_WIDE_CHANNELS * self.width_mult)
         layers.append(ConvBN(channels, wide, activation="PR"))
         self._attach_tail(nn.Sequential(*layers), wide, strides)

@@ -11,6 +11,7 @@ from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
 from sklasd.training._embedder import NetEmbedder
+from sklasd.training._event_mixing import EventMixing
 from sklasd.training._net import ClassifierNet, WarmRestarts
 from sklasd.training._rcmae import InitEncoder, PairedCrops
 from sklasd.training._sampler import SectionBalancedBatchSampler
@@ -19,6 +20,7 @@ __all__ = [
     "AcceleratedClassifierNet",
     "BinaryNet",
     "ClassifierNet",
+    "EventMixing",
     "InitEncoder",
     "NetEmbedder",
     "PairedCrops",
