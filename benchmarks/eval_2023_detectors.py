@@ -12,7 +12,12 @@ A detector is one entry of :func:`detectors` (name -> unfitted detector, fitted 
 the metadata its ``fit`` accepts, all with ``random_state=0`` and default networks):
 
 - ``IDClassifierDetector()``: CPU-sized MobileNetV3 section classifier, 64-frame crops,
-  cosine scoring (40 epochs);
+  cosine scoring, and with ``scoring="confidence"`` (40 epochs);
+- ``RCMAEDetector()``: RC-MAE pre-training (``make_rcmae_net()``, 30 epochs) on the
+  training clips, then fine-tuning (``make_rcmae_finetune_net()``, 20 epochs); then scorer
+  steps on its embeddings per machine type, without training: the pre-trained encoder's
+  with :class:`~sklasd.scoring.KNNScorer` and :class:`~sklasd.scoring.MahalanobisScorer`
+  (source/target means), the fine-tuned network's with :class:`~sklasd.scoring.CosineScorer`;
 - ``SoundEventDetector(mode="sec")`` and ``(mode="sed")``: CPU-sized MobileNetV2, 3 s
   windows (94 frames), inference every 0.5 s, Mahalanobis scoring with source/target
   means (40 epochs);
@@ -35,9 +40,10 @@ import pandas as pd
 import torch
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors import IDClassifierDetector, SoundEventDetector
+from sklasd.detectors import IDClassifierDetector, RCMAEDetector, SoundEventDetector
 from sklasd.ensemble import ScoreEnsemble
 from sklasd.metrics import dcase_report, official_score
+from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer
 
 METADATA = ("section", "machine_type", "domain")
 YEAR = 2023
@@ -47,6 +53,10 @@ def detectors(*, ensembles: bool = True) -> dict:
     """The detectors to compare, by name (add an entry to add a detector)."""
     models = {
         "IDClassifierDetector (cosine)": IDClassifierDetector(random_state=0),
+        "IDClassifierDetector (confidence)": IDClassifierDetector(
+            scoring="confidence", random_state=0
+        ),
+        "RCMAEDetector": RCMAEDetector(random_state=0),
         "SoundEventDetector (SEC, MobileNetV2)": SoundEventDetector(mode="sec", random_state=0),
         "SoundEventDetector (SED, MobileNetV2)": SoundEventDetector(mode="sed", random_state=0),
     }
@@ -75,6 +85,31 @@ def row(frame: pd.DataFrame, anomaly_score) -> dict:
     ]
     values = {column: mean[column] for column in ("AUC (source)", "AUC (target)", "pAUC")}
     return {**values, "official": official_score(y, anomaly_score, year=YEAR, **metadata)}
+
+
+def embedding_rows(detector: RCMAEDetector, X, frame: pd.DataFrame, train) -> dict:
+    """Scorer steps per machine type on the fitted detector's embeddings."""
+    features = detector.pretrained_.features_.transform(X)
+    embeddings = {
+        "pre-trained": detector.pretrained_.transform_features(features),
+        "fine-tuned": detector.embedder_.transform(features),
+    }
+    group = frame["machine_type"].to_numpy()
+    domain = frame["domain"].to_numpy()
+    scorers = {
+        ("pre-trained", "kNN"): KNNScorer(),
+        ("pre-trained", "Mahalanobis"): MahalanobisScorer(),
+        ("fine-tuned", "cosine"): CosineScorer(),
+    }
+    rows = {}
+    for (which, name), scorer in scorers.items():
+        Z = embeddings[which]
+        metadata = {"domain": domain[train]} if name == "Mahalanobis" else {}
+        scorer.fit(Z[train], section=group[train], **metadata)
+        anomaly_score = -scorer.decision_function(Z[~train], section=group[~train])
+        rows[f"RC-MAE {which} embeddings + {name}"] = row(frame[~train], anomaly_score)
+        print(f"  RC-MAE {which} + {name}: {rows[f'RC-MAE {which} embeddings + {name}']}")
+    return rows
 
 
 def main() -> None:
@@ -110,6 +145,8 @@ def main() -> None:
         )
         rows[name] = {**row(frame[~train], anomaly_score), "fit (s)": fit_time}
         print(f"  {name}: {rows[name]}", flush=True)
+        if isinstance(detector, RCMAEDetector):
+            rows.update(embedding_rows(detector, X, frame, train))
     print(pd.DataFrame(rows).T.round(3).to_string())
     print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
