@@ -32,12 +32,12 @@ Usage: python benchmarks/eval_2023_detectors.py [--types fan pump slider valve]
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import time
 
 import pandas as pd
 import torch
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import IDClassifierDetector, RCMAEDetector, SoundEventDetector
@@ -70,11 +70,10 @@ def detectors(*, ensembles: bool = True) -> dict:
     return models
 
 
-def accepted(method, metadata: dict) -> dict:
-    names = inspect.signature(method).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in names.values()):
-        return metadata
-    return {name: value for name, value in metadata.items() if name in names}
+def accepted(detector, method: str, metadata: dict) -> dict:
+    """The part of ``metadata`` that ``detector.<method>`` consumes (its requests)."""
+    consumed = get_routing_for_object(detector).consumes(method, list(metadata))
+    return {name: metadata[name] for name in consumed}
 
 
 def row(frame: pd.DataFrame, anomaly_score) -> dict:
@@ -136,12 +135,12 @@ def main() -> None:
     for name, detector in detectors(ensembles=not args.no_ensembles).items():
         start = time.perf_counter()
         detector.fit(
-            X[train], **accepted(detector.fit, {k: v[train] for k, v in metadata.items()})
+            X[train], **accepted(detector, "fit", {k: v[train] for k, v in metadata.items()})
         )
         fit_time = time.perf_counter() - start
         score_metadata = {k: v[~train] for k, v in metadata.items() if k != "domain"}
         anomaly_score = -detector.decision_function(
-            X[~train], **accepted(detector.decision_function, score_metadata)
+            X[~train], **accepted(detector, "decision_function", score_metadata)
         )
         rows[name] = {**row(frame[~train], anomaly_score), "fit (s)": fit_time}
         print(f"  {name}: {rows[name]}", flush=True)

@@ -236,5 +236,7 @@ def load_skops(file: str | PathLike, *, trusted: list[str] | None = None) -> Any
     return sio.load(file, trusted=[name for name in found if name in set(allowed)])
 
 
-dump_skops.__doc__ = dump_skops.__doc__.format(coverage=_COVERAGE)
-load_skops.__doc__ = load_skops.__doc__.format(coverage=_COVERAGE)
+# The placeholder sits indented in the docstrings (ruff format keeps it so): the
+# coverage text goes in without its own first indent.
+dump_skops.__doc__ = dump_skops.__doc__.format(coverage=_COVERAGE.lstrip())
+load_skops.__doc__ = load_skops.__doc__.format(coverage=_COVERAGE.lstrip())
