@@ -54,6 +54,13 @@ _BOTTLENECK_VALIDATORS = {
 }
 
 
+def _bottleneck_rows(blocks, default: tuple, depth_mult: float) -> tuple:
+    """Validated bottleneck rows (``default`` when ``blocks`` is None), depth-scaled."""
+    rows = _check_rows("blocks", default if blocks is None else blocks, BottleneckRow,
+                       _BOTTLENECK_VALIDATORS)  # fmt: skip
+    return tuple(row._replace(repeats=_scaled_depth(row.repeats, depth_mult)) for row in rows)
+
+
 class MobileFaceNet(_GDConvEmbeddingNet):
     """MobileFaceNet embedding classifier, as in STgram-MFN (Liu et al., ICASSP 2022).
 
@@ -175,11 +182,7 @@ class MobileFaceNet(_GDConvEmbeddingNet):
             head=head,
             dropout=dropout,
         )
-        rows = MOBILEFACENET_BLOCKS if blocks is None else blocks
-        rows = _check_rows("blocks", rows, BottleneckRow, _BOTTLENECK_VALIDATORS)
-        self.blocks = tuple(
-            row._replace(repeats=_scaled_depth(row.repeats, self.depth_mult)) for row in rows
-        )
+        self.blocks = _bottleneck_rows(blocks, MOBILEFACENET_BLOCKS, self.depth_mult)
 
         channels = _round_channels(_STEM_CHANNELS * self.width_mult)
         layers: list[nn.Module] = [

@@ -10,13 +10,10 @@ from torch import nn
 from sklasd.nn._layers import (
     ConvBN,
     _bottleneck_layers,
-    _check_rows,
     _GDConvEmbeddingNet,
-    _is_int,
     _round_channels,
-    _scaled_depth,
 )
-from sklasd.nn._mobilefacenet import BottleneckRow
+from sklasd.nn._mobilefacenet import BottleneckRow, _bottleneck_rows
 from sklasd.nn._pretrained import load_pretrained_weights
 
 __all__ = ["MOBILENETV2_BLOCKS", "MobileNetV2"]
@@ -35,13 +32,6 @@ MOBILENETV2_BLOCKS: tuple[BottleneckRow, ...] = (
 
 _STEM_CHANNELS = 32
 _WIDE_CHANNELS = 1280
-
-_ROW_VALIDATORS = {
-    "expansion_factor": lambda t: _is_int(t, 1),
-    "out_channels": lambda c: _is_int(c, 1),
-    "repeats": lambda n: _is_int(n, 1),
-    "stride": lambda s: s in (1, 2),
-}
 
 
 class MobileNetV2(_GDConvEmbeddingNet):
@@ -159,11 +149,7 @@ class MobileNetV2(_GDConvEmbeddingNet):
             head=head,
             dropout=dropout,
         )
-        rows = MOBILENETV2_BLOCKS if blocks is None else blocks
-        rows = _check_rows("blocks", rows, BottleneckRow, _ROW_VALIDATORS)
-        self.blocks = tuple(
-            row._replace(repeats=_scaled_depth(row.repeats, self.depth_mult)) for row in rows
-        )
+        self.blocks = _bottleneck_rows(blocks, MOBILENETV2_BLOCKS, self.depth_mult)
         channels = _round_channels(_STEM_CHANNELS * self.width_mult)
         layers: list[nn.Module] = [
             ConvBN(self.in_channels, channels, 3, stride=2, activation="RE")
