@@ -8,6 +8,8 @@ and ``run_all.py`` collects those lines from every script it runs.
 from __future__ import annotations
 
 import json
+import os
+import platform
 
 PREFIX = "BENCH "
 
@@ -37,3 +39,20 @@ def parse(output: str) -> list[dict]:
     return [
         json.loads(line[len(PREFIX) :]) for line in output.splitlines() if line.startswith(PREFIX)
     ]
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 min): other processes slow every figure down."""
+    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def machine() -> str:
+    """One line naming the CPU, torch and scikit-learn versions, and the current load."""
+    import sklearn
+    import torch
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"scikit-learn {sklearn.__version__}; {load()}"
+    )

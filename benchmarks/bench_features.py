@@ -24,14 +24,11 @@ Usage: python benchmarks/bench_features.py [--n-clips 64] [--threads 1] [--skip-
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
-import sklearn
 import torch
-from _results import emit
+from _results import emit, load, machine
 from transformers import Wav2Vec2Config
 
 from sklasd.datasets import make_machine_sounds
@@ -52,10 +49,6 @@ TINY_WAV2VEC = Wav2Vec2Config(
 )
 
 
-def load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def timed(function, *args, **kwargs):
     start = time.perf_counter()
     result = function(*args, **kwargs)
@@ -73,11 +66,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"scikit-learn {sklearn.__version__}; {load()}"
-    )
+    print(machine())
     n_sections = 4
     X, frame = make_machine_sounds(
         machine_types=["fan"],

@@ -24,22 +24,14 @@ Usage: python benchmarks/bench_idclassifier.py [--n-train 1000] [--n-score 200]
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 
 import numpy as np
-import sklearn
-import torch
-from _results import emit
+from _results import emit, load, machine
 
 from sklasd.datasets import make_machine_sounds, write_dcase_folder
 from sklasd.detectors import IDClassifierDetector
-
-
-def load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def main() -> None:
@@ -49,11 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--scoring", default="cosine")
     args = parser.parse_args()
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"scikit-learn {sklearn.__version__}; {load()}"
-    )
+    print(machine())
     n_sections = 4
     X, frame = make_machine_sounds(
         machine_types=["fan"],

@@ -21,15 +21,12 @@ Usage: python benchmarks/bench_outlier_exposure.py [--n-train 1000] [--threads 1
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 
 import numpy as np
-import sklearn
 import torch
-from _results import emit
+from _results import emit, load, machine
 
 from sklasd.datasets import make_machine_sounds, write_dcase_folder
 from sklasd.detectors import CentroidBCEDetector, OutlierClassifierDetector
@@ -40,10 +37,6 @@ DETECTORS = {
 }
 
 
-def load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-train", type=int, default=1000, help="training clips (4 sections)")
@@ -51,11 +44,7 @@ def main() -> None:
     parser.add_argument("--detectors", nargs="+", choices=list(DETECTORS), default=list(DETECTORS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"scikit-learn {sklearn.__version__}; {load()}"
-    )
+    print(machine())
     n_sections = 4
     X, frame = make_machine_sounds(
         machine_types=["fan"],

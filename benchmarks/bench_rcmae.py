@@ -23,14 +23,11 @@ Usage: python benchmarks/bench_rcmae.py [--n-clips 96] [--epochs 3] [--threads 1
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 
 import numpy as np
-import sklearn
 import torch
-from _results import emit
+from _results import emit, load, machine
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import RCMAEPretrainer, make_rcmae_net
@@ -42,10 +39,6 @@ SIZES = {
 }
 
 
-def load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-clips", type=int, default=96)
@@ -54,11 +47,7 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} threads), "
-        f"scikit-learn {sklearn.__version__}; {load()}"
-    )
+    print(machine())
     X, frame = make_machine_sounds(
         machine_types="fan", n_sections=4, n_train=-(-args.n_clips // 4), n_test=0,
         n_train_target=0, duration=10.0, random_state=0,

@@ -32,11 +32,11 @@ Usage: python benchmarks/eval_2023_detectors.py [--types fan pump slider valve]
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import pandas as pd
 import torch
+from _results import load
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.datasets import make_machine_sounds
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--no-ensembles", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
+    print(load(), flush=True)
     X, frame = make_machine_sounds(
         machine_types=args.types, n_sections=1, n_train=args.n_train,
         n_train_target=args.n_train_target, n_test=args.n_test, duration=args.duration,
@@ -147,7 +147,7 @@ def main() -> None:
         if isinstance(detector, RCMAEDetector):
             rows.update(embedding_rows(detector, X, frame, train))
     print(pd.DataFrame(rows).T.round(3).to_string())
-    print("load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    print(load())
 
 
 if __name__ == "__main__":
