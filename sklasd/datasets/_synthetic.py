@@ -738,6 +738,7 @@ def make_machine_sounds(
     anomaly_kinds: str | Sequence[str] | Mapping[str, Sequence[str]] = "auto",
     severity: float = 1.0,
     domain_shift: bool = True,
+    snr_db: tuple[int, int] | None = None,
     chunk_size: int | None = None,
     random_state: int | np.random.RandomState | np.random.Generator | None = None,
 ) -> tuple[np.ndarray | Iterator[np.ndarray], pd.DataFrame]:
@@ -847,6 +848,11 @@ def make_machine_sounds(
         the speed (``s % 3 == 0``), the load (``s % 3 == 1``) or the background
         noise, kind and level (``s % 3 == 2``). If False, all clips are "source"
         (DCASE 2020-style) and ``n_train_target`` is ignored.
+    snr_db : tuple of (int, int) or None, default=None
+        Inclusive range of the machine-to-background ratio in dB that each clip
+        draws its SNR from, e.g. ``(0, 6)`` for a noisy factory floor. None uses
+        3 to 12 dB. Noise-shifted target clips draw from the same range moved
+        6 dB lower (-3 to 6 dB by default).
     chunk_size : int or None, default=None
         If None, return all waveforms as one array. If an int, return instead a
         generator that synthesises the clips lazily in frame order, yielding
@@ -919,6 +925,7 @@ def make_machine_sounds(
     """
     types = _check_machine_types(machine_types)
     kinds = _check_kinds(types, anomaly_kinds)
+    snr_range = _check_snr(snr_db)
     n_samples = round(float(duration) * sr)
     entropy = _root_entropy(random_state)
     n_anomalies = n_test // 2
@@ -937,14 +944,29 @@ def make_machine_sounds(
             + " are all 0."
         )
 
-    machines, clips = _plan(types, kinds, n_sections, counts, severity, entropy)
+    machines, clips = _plan(types, kinds, n_sections, counts, severity, snr_range, entropy)
     frame = _frame(clips)
     if chunk_size is not None:
         return _chunks(clips, machines, n_samples, sr, chunk_size), frame
     return _render(clips, machines, n_samples, sr), frame
 
 
-def _plan(types, kinds, n_sections, counts, severity, entropy):
+def _check_snr(snr_db) -> tuple[int, int]:
+    """The inclusive (low, high) SNR range in dB of the source-like clips."""
+    if snr_db is None:
+        return _SNR_DB
+    try:
+        low, high = (int(value) for value in snr_db)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"snr_db must be a pair of integers (low, high) in dB or None, got {snr_db!r}."
+        ) from None
+    if low > high:
+        raise ValueError(f"snr_db must have low <= high, got {snr_db!r}.")
+    return low, high
+
+
+def _plan(types, kinds, n_sections, counts, severity, snr_range, entropy):
     """Machine instances per (type, section) and the list of clips, in frame order."""
     machines, clips = {}, []
     for machine_type in types:
@@ -967,13 +989,14 @@ def _plan(types, kinds, n_sections, counts, severity, entropy):
                             (machine_type, section, domain, split, label),
                             kind,
                             severity * label,
+                            snr_range,
                             (seed, anomaly_seed),
                         )
                     )
     return machines, clips
 
 
-def _draw_clip(rng, where, kind, severity, seeds) -> _Clip:
+def _draw_clip(rng, where, kind, severity, snr_range, seeds) -> _Clip:
     """Operating conditions of one clip, drawn from its metadata stream.
 
     ``where`` is (machine_type, section, domain, split, label).
@@ -984,7 +1007,10 @@ def _draw_clip(rng, where, kind, severity, seeds) -> _Clip:
     if domain == "target":
         values[shift] = _TARGET_VALUES[shift]
     noisy = domain == "target" and shift == "noise"
-    low, high = _SNR_DB_NOISE_SHIFT if noisy else _SNR_DB
+    low, high = snr_range
+    if noisy:  # the noise-shifted target domain is as much noisier as the defaults say
+        drop = _SNR_DB[0] - _SNR_DB_NOISE_SHIFT[0]
+        low, high = low - drop, high - drop
     spd, load, noise = (values[key][rng.integers(len(values[key]))] for key in _SHIFTS)
     snr = int(rng.integers(low, high + 1))
     severity *= rng.uniform(0.5, 1.5)
