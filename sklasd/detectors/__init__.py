@@ -8,6 +8,7 @@ detector or Pipeline per machine type of a DCASE dataset and returns the scores 
 the official DCASE score.
 """
 
+from sklasd.detectors._autoencoder import AutoencoderDetector
 from sklasd.detectors._by_machine_type import fit_score_by_machine_type
 from sklasd.detectors._centroid_bce import CentroidBCEDetector
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
@@ -21,6 +22,7 @@ from sklasd.detectors._rcmae import (
 from sklasd.detectors._sound_event import SoundEventDetector
 
 __all__ = [
+    "AutoencoderDetector",
     "CentroidBCEDetector",
     "IDClassifierDetector",
     "OutlierClassifierDetector",

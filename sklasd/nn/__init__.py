@@ -5,6 +5,7 @@ class outputs (``forward``) and embeddings (``embed``); losses share the interfa
 ``loss(output, target)`` and ``logits(output)``.
 """
 
+from sklasd.nn._autoencoder import DenseAutoencoder
 from sklasd.nn._centroid_losses import (
     CENTROID_LOSSES,
     CentroidLoss,
@@ -78,6 +79,7 @@ __all__ = [
     "ClassificationTripletAttributeLoss",
     "CosineHead",
     "CrossEntropyLoss",
+    "DenseAutoencoder",
     "InfoNCELoss",
     "MAEDecoder",
     "MobileFaceNet",

@@ -214,7 +214,9 @@ def test_severity_zero_anomalies_are_their_normal_sound():
     counts = {block: 0 for block in _synthetic._BLOCKS}
     counts["test", "source", 1] = 8
     for severity in (0.0, 10.0):
-        machines, clips = _synthetic._plan(tuple(kinds), kinds, 1, counts, severity, entropy=5)
+        machines, clips = _synthetic._plan(
+            tuple(kinds), kinds, 1, counts, severity, _synthetic._SNR_DB, entropy=5
+        )
         assert {clip.kind for clip in clips} == {k for ks in kinds.values() for k in ks}
         for clip in clips:
             machine = machines[clip.machine_type, clip.section]
@@ -379,3 +381,15 @@ def test_write_errors(tmp_path, small):
         write_dcase_folder(tmp_path / "e", X[:2], unlabelled)
     with pytest.raises(ValueError, match="naming"):
         write_dcase_folder(tmp_path / "f", X[:2], frame.iloc[:2], naming="dcase2019")
+
+
+def test_snr_db_sets_the_range_of_every_clip_and_keeps_the_noise_shift_lower():
+    _, frame = make_machine_sounds(
+        machine_types=["fan"], n_sections=3, n_train=6, n_train_target=2, n_test=4,
+        duration=0.1, snr_db=(0, 2), random_state=0,
+    )  # fmt: skip
+    noise_shifted = (frame["section"] == 2) & (frame["domain"] == "target")
+    assert frame.loc[~noise_shifted, "snr"].between(0, 2).all()
+    assert frame.loc[noise_shifted, "snr"].between(-6, -4).all()
+    with pytest.raises(ValueError, match="low <= high"):
+        make_machine_sounds(machine_types=["fan"], snr_db=(6, 0), duration=0.1)
