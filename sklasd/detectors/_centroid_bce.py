@@ -166,6 +166,14 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         ``network`` and the embedding activation chosen from ``loss`` (e.g.
         ``{"embedding_dim": 64, "dropout": 0.1}``); ``in_channels`` and
         ``input_size`` are set from the data.
+    net_params : dict or None, default=None
+        Further :class:`~sklasd.training.BinaryNet` parameters of every
+        section's net, e.g. the paper's schedule (see
+        :func:`~sklasd.detectors.make_paper_detector`):
+        ``{"optimizer__param_groups": [("head*", {"lr": 1e-3})],
+        "callbacks__lr_scheduler": LRScheduler(StepLR, step_size=1000,
+        gamma=0.5, step_every="batch")}``. ``max_epochs``, ``lr`` and the
+        batch sampler are set by the detector.
     n_frames : int, default=64
         Crop (segment) length in frames, at least 32, in training and inference
         (the paper: 256, four times slower on a CPU). Clips need at least
@@ -267,6 +275,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "standardize": [StrOptions({"train", "batch"})],
         "network": [StrOptions({"cpu", "paper"})],
+        "net_params": [dict, None],
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "batch_ratio": ["array-like"],
         "warm_start": ["boolean"],
@@ -286,6 +295,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         outliers: str = "machine_type",
         network: str = "cpu",
         network_params: dict | None = None,
+        net_params: dict | None = None,
         n_frames: int = 64,
         n_segments: int = 10,
         max_epochs: int = 20,
@@ -308,6 +318,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         self.outliers = outliers
         self.network = network
         self.network_params = network_params
+        self.net_params = net_params
         self.n_frames = n_frames
         self.n_segments = n_segments
         self.max_epochs = max_epochs
@@ -348,6 +359,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
             criterion__eta=self.eta,
             batch_size=sum(self.batch_ratio_),
             **{f"module__{name}": value for name, value in params.items()},
+            **(self.net_params or {}),
         )
 
     def _batch_counts(self, kind: np.ndarray) -> dict:
