@@ -3,20 +3,26 @@
 For a DCASE Task 2 development set laid out as the challenge ships it (``--root``, read
 with :func:`sklasd.datasets.load_dcase`), fits each chosen detector on the training clips
 and scores the test clips, and prints per machine type the official score and the mean AUC
-and pAUC (the rules of the dataset's year), beside the figures the papers report where we
-quote them. Detectors that learn per machine type (section classifiers with several
-sections per type, the outlier-exposure detectors, the LogMel baseline) are fitted type by
-type with :func:`sklasd.detectors.fit_score_by_machine_type`; detectors that need every
-machine type at once (one section per type, DCASE 2023+; the general sound-event model) are
-fitted once on all of them with the ``machine_type`` metadata.
+and pAUC (the rules of the dataset's year), beside the figure the paper reports for that
+machine type (``_paper_results.py``: the published row the detector reproduces, printed as
+the paper prints it, e.g. AUC (pAUC)). Detectors that learn per machine type (section
+classifiers with several sections per type, the outlier-exposure detectors, the LogMel
+baseline) are fitted type by type with :func:`sklasd.detectors.fit_score_by_machine_type`;
+detectors that need every machine type at once (one section per type, DCASE 2023+; the
+general sound-event model; the paper presets whose outliers come from the other machine
+types of the data set) are fitted once on all of them with the ``machine_type`` metadata.
 
 The default configurations are the CPU-sized ones; on a GPU pass ``--device cuda`` and
-``--paper-size`` for the papers' network sizes where a detector has them. On the 203 real
+``--paper-size`` for the papers' network sizes where a detector has them, or run a paper's
+whole configuration with ``--detectors paper:<preset>``
+(:func:`sklasd.detectors.make_paper_detector`; ``--fast`` and ``--paper-size`` do not apply),
+e.g. ``--detectors paper:kuroyanagi2021 paper:wang2021-id --device cuda`` on the DCASE 2020
+development set. On the 203 real
 clips of ``../shared/data`` this runs (``--root ../shared/data/dcase2020_mini/dev_data
 --fast``) but those are far too few clips for numbers to compare with a paper.
 
 Usage: python benchmarks/dcase_protocol.py --root PATH [--detectors baseline idclassifier ...]
-       [--year 2020] [--device cuda] [--paper-size] [--fast]
+       [--detectors paper:wang2021-id ...] [--year 2020] [--device cuda] [--paper-size] [--fast]
 """
 
 from __future__ import annotations
@@ -30,24 +36,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
+from _paper_results import paper_row
 from _results import emit
+from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.cli import build_pipeline
 from sklasd.datasets import load_dcase
 from sklasd.detectors import (
+    PAPER_PRESETS,
     CentroidBCEDetector,
     IDClassifierDetector,
     OutlierClassifierDetector,
     fit_score_by_machine_type,
     make_id_embedder,
+    make_paper_detector,
 )
 from sklasd.metrics import dcase_report, official_score
 
-# What the papers report on the development sets, as quoted in the project's issues
-# (official score / mean AUC / mean pAUC, in %, of the development set of that year).
-PAPERS: dict[tuple[str, int], str] = {
-    ("rcmae", 2020): "Zahedi et al. 2023: AUC 94.39, pAUC 87.93 (mean over machine types)",
-    ("idclassifier-triplet", 2022): "Wang, Du & Wang 2022: official 68.29 (baseline 59.63)",
+# Presets whose method trains one model over every machine type (outliers from the other
+# machine types of the data set, one general model) rather than one per machine type.
+_ALL_TYPES_PRESETS = {
+    "wang2021-outlier",
+    "kuroyanagi2021",
+    "zeng2023-sec",
+    "zeng2023-sed",
+    "zahedi2023",
 }
 
 
@@ -56,7 +69,8 @@ def _epochs(fast: bool, full: int) -> int:
 
 
 def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Callable, bool]]:
-    """name -> (factory of the unfitted detector, whether it is fitted on all types at once)."""
+    """name -> (factory of the unfitted detector from the machine type (None: all types at
+    once), whether it is fitted on all types at once)."""
     width = {"module__width_mult": 1.0, "module__depth_mult": 1.0} if paper_size else {}
 
     def id_classifier(scoring: str, **embedder: Any) -> IDClassifierDetector:
@@ -67,31 +81,38 @@ def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Ca
             random_state=0,
         )
 
+    def paper(name: str) -> Callable:
+        return lambda machine_type: make_paper_detector(
+            name, machine_type=machine_type, device=device, random_state=0
+        )
+
     return {
-        "baseline": (lambda: build_pipeline("mahalanobis"), False),
-        "idclassifier": (lambda: id_classifier("cosine"), False),
-        "idclassifier-confidence": (lambda: id_classifier("confidence"), False),
-        "idclassifier-all-types": (lambda: id_classifier("cosine"), True),
+        "baseline": (lambda _: build_pipeline("mahalanobis"), False),
+        "idclassifier": (lambda _: id_classifier("cosine"), False),
+        "idclassifier-confidence": (lambda _: id_classifier("confidence"), False),
+        "idclassifier-all-types": (lambda _: id_classifier("cosine"), True),
         "outlier-classifier": (
-            lambda: OutlierClassifierDetector(
+            lambda _: OutlierClassifierDetector(
                 max_epochs=_epochs(fast, 20), device=device, random_state=0
             ),
             False,
         ),
         "centroid-bce": (
-            lambda: CentroidBCEDetector(
+            lambda _: CentroidBCEDetector(
                 max_epochs=_epochs(fast, 20), device=device, random_state=0
             ),
             False,
         ),
+        **{f"paper:{name}": (paper(name), name in _ALL_TYPES_PRESETS) for name in PAPER_PRESETS},
     }
 
 
 def fit_score_all_types(estimator: Any, frame: pd.DataFrame) -> pd.DataFrame:
     """Fit one estimator on every machine type's training clips; score all test clips."""
     train, test = frame[frame["split"] == "train"], frame[frame["split"] == "test"]
-    meta = {"section": train["section"].to_numpy(), "machine_type": train["machine_type"]}
-    estimator.fit(train["path"].tolist(), **meta, domain=train["domain"].to_numpy())
+    columns = [c for c in ("section", "machine_type", "domain", "attributes") if c in train]
+    wanted = get_routing_for_object(estimator).consumes("fit", columns)
+    estimator.fit(train["path"].tolist(), **{c: train[c].to_numpy() for c in wanted})
     scores = -estimator.decision_function(
         test["path"].tolist(),
         section=test["section"].to_numpy(),
@@ -167,15 +188,25 @@ def main() -> None:
         factory, all_types = detectors[name]
         start = time.perf_counter()
         if all_types:
-            scored = fit_score_all_types(factory(), frame)
+            scored = fit_score_all_types(factory(None), frame)
         else:
-            scored = fit_score_by_machine_type(factory(), frame)
+            scored = pd.concat(
+                [
+                    fit_score_by_machine_type(factory(machine_type), part)
+                    for machine_type, part in frame.groupby("machine_type")
+                ]
+            )
         seconds = time.perf_counter() - start
         table = evaluate(scored, year)
+        published = paper_row(name, year)
+        if published is not None:
+            paper, figures = published
+            table["paper"] = [figures.get(machine_type, "") for machine_type in table.index]
         print(f"\n{name} ({seconds:.0f} s)")
         print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-        if (name, year) in PAPERS:
-            print(f"  paper: {PAPERS[name, year]}")
+        if published is not None:
+            average = list(figures.values())[-1]
+            print(f"  paper: {paper.paper}, {paper.table} ({paper.caption}); all: {average}")
         mean = table["official"].mean()
         emit("accuracy", f"{name} on {Path(args.root).name}", mean, "official", f"DCASE {year}")
 

@@ -5,7 +5,8 @@ clips by the network's confidence or by their embeddings;
 :class:`OutlierClassifierDetector` and :class:`CentroidBCEDetector` train networks
 against the other sections' clips; :func:`fit_score_by_machine_type` fits any
 detector or Pipeline per machine type of a DCASE dataset and returns the scores for
-the official DCASE score.
+the official DCASE score. :func:`make_paper_detector` configures a detector as in the paper
+behind it.
 """
 
 from sklasd.detectors._autoencoder import AutoencoderDetector
@@ -13,6 +14,7 @@ from sklasd.detectors._by_machine_type import fit_score_by_machine_type
 from sklasd.detectors._centroid_bce import CentroidBCEDetector
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
 from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+from sklasd.detectors._paper import PAPER_PRESETS, make_paper_detector
 from sklasd.detectors._rcmae import (
     RCMAEDetector,
     RCMAEPretrainer,
@@ -22,6 +24,7 @@ from sklasd.detectors._rcmae import (
 from sklasd.detectors._sound_event import SoundEventDetector
 
 __all__ = [
+    "PAPER_PRESETS",
     "AutoencoderDetector",
     "CentroidBCEDetector",
     "IDClassifierDetector",
@@ -31,6 +34,7 @@ __all__ = [
     "SoundEventDetector",
     "fit_score_by_machine_type",
     "make_id_embedder",
+    "make_paper_detector",
     "make_rcmae_finetune_net",
     "make_rcmae_net",
 ]

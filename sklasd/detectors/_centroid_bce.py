@@ -17,7 +17,7 @@ from sklasd.detectors._outlier_classifier import (
     _OUTLIER,
     _OutlierExposureDetector,
 )
-from sklasd.nn import CENTROID_LOSSES, CentroidLoss, ResNet38, centroid_score
+from sklasd.nn import CENTROID_ALPHA, CENTROID_LOSSES, CentroidLoss, ResNet38, centroid_score
 from sklasd.training._binary import BinaryNet, SegmentCrops
 
 __all__ = ["CentroidBCEDetector"]
@@ -25,9 +25,11 @@ __all__ = ["CentroidBCEDetector"]
 # The CPU variant of ResNet38 (849,385 weights on 128 mel bands instead of 72.7 M).
 _RESNET38_CPU = {"width_mult": 0.125, "layers": (1, 1, 1, 1), "embedding_dim": 128}
 _RESNET38_EMBEDDING_DIM = inspect.signature(ResNet38).parameters["embedding_dim"].default
-# alpha="auto": the classifier term alone for BCE, the distance alone for the centroid losses
-# (their head is not trained), both halves for the combinations.
+# alpha="auto" where Table I has no value: the classifier term alone for BCE, the distance
+# alone for the centroid losses (their head is not trained), both halves for the combinations.
 _AUTO_ALPHA = {"bce": 1.0, "dsad": 0.0, "ddcsad": 0.0, "bce+dsad": 0.5, "bce+ddcsad": 0.5}
+# The loss targets of CentroidLoss: normal clips, outliers, known anomalies.
+_LOSS_TARGET = {_NORMAL: 1, _OUTLIER: 0, _ANOMALY: -1}
 
 
 class CentroidBCEDetector(_OutlierExposureDetector):
@@ -44,14 +46,20 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     **Data.** As :class:`OutlierClassifierDetector`: the outliers of a section
     are the normal clips of the other sections of its machine type
-    (``outliers="machine_type"``) or of all machine types (``outliers="all"``,
-    with the ``machine_type`` metadata); with ``machine_type`` given, groups are
+    (``outliers="machine_type"``), those and all clips of the other machine
+    types of its source data set (``outliers="dataset"``, the paper's choice:
+    ToyADMOS for "ToyCar" and "ToyConveyor", MIMII for the others), or of all
+    machine types (``outliers="all"``); the last two need the
+    ``machine_type`` metadata. With ``machine_type`` given, groups are
     (machine type, section) pairs. At least two sections are needed.
 
     **Known anomalies (semi-supervised).** Training clips labelled anomalous
-    (``y == 1``) are used: they join the outliers of their own section's
-    network (label 0), in batches of ``batch_ratio = (normal, outlier,
-    anomaly)`` crops (the paper's 32:31:1), so that every batch holds some.
+    (``y == 1``) are used: they join their own section's network as
+    anomalous clips of the target machine (the paper's ``y~ = -1``: "not
+    normal" for the classifier, pushed from the normal centroid, weighted by
+    ``eta`` like the section's normal clips), in batches of ``batch_ratio =
+    (normal, outlier, anomaly)`` crops (the paper's 32:31:1), so that every
+    batch holds some.
     With ``warm_start=True`` each network first trains ``max_epochs`` epochs
     without them, then ``max_epochs`` more with them (fine-tuning the model of
     the unsupervised setting). Thresholds come from the normal training clips.
@@ -59,14 +67,16 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     outliers.
 
     **Losses** (``loss``, :class:`~sklasd.nn.CentroidLoss`, the paper's Eqs.
-    (1)-(4)): ``"bce"`` binary cross-entropy; ``"dsad"`` Deep SAD (normal
-    embeddings pulled to the centroid ``c_p``, outliers pushed away through
-    ``eta / d``); ``"ddcsad"`` two centroids ``c_p`` (normal) and ``c_n``
+    (1)-(4)): ``"bce"`` binary cross-entropy (Eq. 1); ``"dsad"`` Deep SAD
+    (Eq. 2: normal embeddings pulled to the centroid ``c_p``, outliers pushed
+    away through ``1 / d``, the target machine's clips weighted by ``eta``);
+    ``"ddcsad"`` (Eq. 3) two centroids ``c_p`` (normal) and ``c_n``
     (outlier), each class pulled to its own and pushed from the other's;
-    ``"bce+dsad"``, ``"bce+ddcsad"``: ``L_BCE + lambda_ * L_(DD)CSAD``. The
-    centroids start random and are recomputed after every epoch as the class
-    means of the eval-mode embeddings of the whole training set
-    (:class:`~sklasd.training.BinaryNet`).
+    ``"bce+dsad"``, ``"bce+ddcsad"`` (Eq. 4): ``L_BCE + lambda_ *
+    L_(DD)CSAD``. The centroids start as the class means of the eval-mode
+    embeddings of the randomly initialised network over the whole training
+    set; the DDCSAD centroids are recomputed so after every epoch, the DSAD
+    centroid stays fixed, as in the paper (:class:`~sklasd.training.BinaryNet`).
 
     **Score** (the paper's Eq. 5): every clip is cut into ``n_segments``
     overlapping segments of ``n_frames`` frames, evenly spread from its start
@@ -103,14 +113,23 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     embedding, every unit trainable), and keeps PANNs' ReLU for ``"bce"``;
     ``network_params={"embedding_activation": ...}`` overrides the choice.
 
-    ``alpha`` weighs the two terms. The paper chooses it per machine type
-    (its Table I); those values could not be retrieved (the paper's text was
-    not reachable from where this was written, and no copy of the authors'
-    code with them was found), so no per-type values are given here. The
-    default ``"auto"`` takes 1 for ``"bce"`` (the classifier alone), 0 for
-    ``"dsad"`` and ``"ddcsad"`` (whose classifier head is not trained: the
-    distance alone) and 0.5 for the combinations. Tune it per machine type
-    with a grid search, as the paper does.
+    ``alpha`` weighs the two terms. The paper chooses it per machine type on
+    the validation data (its Table I, :data:`~sklasd.nn.CENTROID_ALPHA`):
+
+    ==========  ====  ====  ======  ======  ===========  =====
+    loss        fan   pump  slider  ToyCar  ToyConveyor  valve
+    ==========  ====  ====  ======  ======  ===========  =====
+    bce+dsad    0.1   0.2   0.0     0.0     0.0          0.0
+    bce+ddcsad  0.1   1.0   1.0     0.1     0.0          1.0
+    ==========  ====  ====  ======  ======  ===========  =====
+
+    The default ``"auto"`` takes, per group, the Table I value of the group's
+    machine type when the loss is one of these two and the detector is fitted
+    with ``machine_type`` (groups are then (machine type, section) pairs);
+    otherwise 1 for ``"bce"`` (the classifier alone), 0 for ``"dsad"`` and
+    ``"ddcsad"`` (whose classifier head is not trained: the distance alone)
+    and 0.5 for the combinations. Tune it per machine type with a grid search
+    on other data, as the paper does.
 
     Parameters
     ----------
@@ -124,13 +143,16 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     lambda_ : float, default=1.0
         Weight of the centroid loss in the combinations, >= 0 (the paper: 1.0).
     eta : float, default=2.0
-        Weight of the inverse-distance (push) terms, >= 0 (the paper: 2.0).
+        Weight of the target machine's clips (normal and known anomalous)
+        against the outliers in the centroid losses, >= 0 (the paper: 2.0).
     alpha : "auto" or float in [0, 1], default="auto"
-        Weight of the classifier term ``1 - p`` in the score; see above.
+        Weight of the classifier term ``1 - p`` in the score; see above
+        (Table I per machine type with ``"auto"``).
     standardize : {"train", "batch"}, default="train"
         Range of the distance standardisation; see above.
-    outliers : {"machine_type", "all"}, default="machine_type"
-        Where the outliers of a section come from.
+    outliers : {"machine_type", "dataset", "all"}, default="machine_type"
+        Where the outliers of a section come from; see above (the paper:
+        ``"dataset"``).
     network : {"cpu", "paper"}, default="cpu"
         :class:`~sklasd.nn.ResNet38` size: ``"cpu"`` is ``width_mult=0.125,
         layers=(1, 1, 1, 1), embedding_dim=128`` (0.85 M weights), ``"paper"``
@@ -144,6 +166,14 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         ``network`` and the embedding activation chosen from ``loss`` (e.g.
         ``{"embedding_dim": 64, "dropout": 0.1}``); ``in_channels`` and
         ``input_size`` are set from the data.
+    net_params : dict or None, default=None
+        Further :class:`~sklasd.training.BinaryNet` parameters of every
+        section's net, e.g. the paper's schedule (see
+        :func:`~sklasd.detectors.make_paper_detector`):
+        ``{"optimizer__param_groups": [("head*", {"lr": 1e-3})],
+        "callbacks__lr_scheduler": LRScheduler(StepLR, step_size=1000,
+        gamma=0.5, step_every="batch")}``. ``max_epochs``, ``lr`` and the
+        batch sampler are set by the detector.
     n_frames : int, default=64
         Crop (segment) length in frames, at least 32, in training and inference
         (the paper: 256, four times slower on a CPU). Clips need at least
@@ -186,8 +216,9 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     nets_ : list of BinaryNet
         The trained network of every group, aligned with ``sections_``;
         ``nets_[i].criterion_.c_p`` and ``.c_n`` hold its final centroids.
-    alpha_ : float
-        The ``alpha`` used (``"auto"`` resolved).
+    alpha_ : ndarray of shape (n_sections,)
+        The ``alpha`` of every group (``"auto"`` resolved), aligned with
+        ``sections_``.
     batch_ratio_ : tuple of 3 int
         The validated ``batch_ratio``.
     distance_range_ : ndarray of shape (n_sections, 2)
@@ -230,7 +261,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     ...     max_epochs=2, batch_ratio=(4, 3, 1), random_state=0,
     ... ).fit(X[fit_rows], y[fit_rows], section=section[fit_rows])
     >>> detector.sections_, detector.alpha_
-    (array([0, 1]), 0.5)
+    (array([0, 1]), array([0.5, 0.5]))
     >>> scores = detector.score_samples(X[~train], section=section[~train])
     >>> scores.shape
     (16,)
@@ -244,6 +275,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "standardize": [StrOptions({"train", "batch"})],
         "network": [StrOptions({"cpu", "paper"})],
+        "net_params": [dict, None],
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "batch_ratio": ["array-like"],
         "warm_start": ["boolean"],
@@ -263,6 +295,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         outliers: str = "machine_type",
         network: str = "cpu",
         network_params: dict | None = None,
+        net_params: dict | None = None,
         n_frames: int = 64,
         n_segments: int = 10,
         max_epochs: int = 20,
@@ -285,6 +318,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         self.outliers = outliers
         self.network = network
         self.network_params = network_params
+        self.net_params = net_params
         self.n_frames = n_frames
         self.n_segments = n_segments
         self.max_epochs = max_epochs
@@ -299,8 +333,15 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     def _fit(self, X, y, *, section, machine_type=None):
         self.batch_ratio_ = _check_batch_ratio(self.batch_ratio)
-        self.alpha_ = _AUTO_ALPHA[self.loss] if self.alpha == "auto" else float(self.alpha)
         return super()._fit(X, y, section=section, machine_type=machine_type)
+
+    def _group_alpha(self, index: int) -> float:
+        """``alpha`` of group ``index``: Table I for its machine type where ``"auto"`` can."""
+        if self.alpha != "auto":
+            return float(self.alpha)
+        table = CENTROID_ALPHA.get(self.loss, {})
+        machine = None if self.machine_types_ is None else self.sections_[index][0]
+        return float(table.get(machine, _AUTO_ALPHA[self.loss]))
 
     def _make_net(self) -> BinaryNet:
         params = {
@@ -318,6 +359,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
             criterion__eta=self.eta,
             batch_size=sum(self.batch_ratio_),
             **{f"module__{name}": value for name, value in params.items()},
+            **(self.net_params or {}),
         )
 
     def _batch_counts(self, kind: np.ndarray) -> dict:
@@ -326,28 +368,36 @@ class CentroidBCEDetector(_OutlierExposureDetector):
             return {_NORMAL: normal, _OUTLIER: outlier, _ANOMALY: anomaly}
         return {_NORMAL: normal, _OUTLIER: outlier + anomaly}
 
+    def _targets(self, kind: np.ndarray) -> np.ndarray:
+        """CentroidLoss targets: 1 normal, 0 outlier, -1 known anomaly of the section."""
+        return np.vectorize(_LOSS_TARGET.__getitem__, otypes=[np.int64])(kind)
+
+    def _sampler_kinds(self, kind: np.ndarray) -> np.ndarray:
+        """With no anomaly share in ``batch_ratio``, known anomalies are dealt as outliers."""
+        return np.where(kind == _ANOMALY, _OUTLIER, kind) if self.batch_ratio_[2] == 0 else kind
+
     def _train(self, net, features, kind, seed, *, resume=False) -> None:
         known = kind == _ANOMALY
         if self.warm_start and known.any():
             super()._train(net, features[~known], kind[~known], seed)
             resume = True
-        if self.batch_ratio_[2] == 0:
-            kind = np.where(known, _OUTLIER, kind)
         super()._train(net, features, kind, seed, resume=resume)
 
     def _fit_scores(self, features, groups, normal) -> np.ndarray:
         scores = np.empty(len(features))
+        self.alpha_ = np.array([self._group_alpha(i) for i in range(len(self.sections_))])
         self.distance_range_ = np.empty((len(self.sections_), 2))
         for index in range(len(self.sections_)):
             rows = groups == index
             p, d = self._proba_distance(index, features[rows])
             d_normal = d[normal[rows]]
-            if self.alpha_ < 1 and d_normal.size > 1 and np.ptp(d_normal) == 0:
+            if self.alpha_[index] < 1 and d_normal.size > 1 and np.ptp(d_normal) == 0:
                 raise ValueError(
                     f"The embeddings of {self._group_name(index)} collapsed: its "
                     f"{d_normal.size} normal training clips all lie at the distance "
                     f"{d_normal[0]:.3g} from the normal centroid, so the distance term of the "
-                    f"score (weight 1 - alpha = {1 - self.alpha_:g}) carries no information. "
+                    f"score (weight 1 - alpha = {1 - self.alpha_[index]:g}) carries no "
+                    "information. "
                     f"Try another loss than {self.loss!r}, a lower lr, more training clips, "
                     "or alpha=1 (the classifier term alone)."
                 )
@@ -373,7 +423,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         d_range = (
             self.distance_range_[index] if self.standardize == "train" else _distance_range(d)
         )
-        return -centroid_score(p, d, alpha=self.alpha_, d_range=tuple(d_range))
+        return -centroid_score(p, d, alpha=self.alpha_[index], d_range=tuple(d_range))
 
     def _group_scores(self, index: int, features: np.ndarray) -> np.ndarray:
         return self._combine(index, *self._proba_distance(index, features))

@@ -28,6 +28,16 @@ __all__ = ["OutlierClassifierDetector"]
 _NORMAL, _OUTLIER, _ANOMALY, _UNUSED = 0, 1, 2, -1
 
 
+def _data_set_of(machine_type: Any) -> str:
+    """The DCASE source data set of a machine type: ToyADMOS(2) for "Toy*", else MIMII (DG).
+
+    DCASE 2020-2023 Task 2 draw the toy machines ("ToyCar", "ToyConveyor",
+    "ToyTrain", ...) from ToyADMOS and ToyADMOS2 and the others ("fan", "pump",
+    "slider", "valve", "gearbox", "bearing", ...) from MIMII and MIMII DG.
+    """
+    return "ToyADMOS" if str(machine_type).startswith("Toy") else "MIMII"
+
+
 class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     """One binary network per group, trained on its normal clips against outlier clips.
 
@@ -41,7 +51,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "features": [None, HasMethods(["fit", "transform"])],
-        "outliers": [StrOptions({"machine_type", "all"})],
+        "outliers": [StrOptions({"machine_type", "dataset", "all"})],
         "network_params": [dict, None],
         "n_frames": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -66,10 +76,10 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
                 f"{name} trains one network per section against the clips of the other "
                 "sections: pass section=<one value per clip>."
             )
-        if self.outliers == "all" and machine_type is None:
+        if self.outliers != "machine_type" and machine_type is None:
             raise ValueError(
-                "outliers='all' takes the outliers from every machine type of the training "
-                "data: pass machine_type=<one value per clip>."
+                f"outliers={self.outliers!r} takes the outliers from other machine types of "
+                "the training data: pass machine_type=<one value per clip>."
             )
         if len(self.sections_) < 2:
             raise ValueError(
@@ -82,6 +92,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         # Without machine_type all clips are of one machine type.
         types = np.zeros(n_samples) if machine_type is None else np.asarray(machine_type)
         self.machine_types_ = None if machine_type is None else np.unique(machine_type)
+        data_sets = np.array([_data_set_of(value) for value in types.tolist()])
 
         self.features_ = clone(LogMel() if self.features is None else self.features)
         features = check_features(self.features_.fit_transform(X, y), n_frames=self.n_frames)
@@ -90,9 +101,13 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         self.nets_ = []
         for index, seed in enumerate(seeds):
             own = groups == index
-            same_type = types == types[own][0]
+            pool = {
+                "machine_type": types == types[own][0],
+                "dataset": data_sets == data_sets[own][0],
+                "all": np.ones(n_samples, dtype=bool),
+            }[self.outliers]
             kind = np.full(n_samples, _UNUSED)
-            kind[~own & normal & (same_type | (self.outliers == "all"))] = _OUTLIER
+            kind[~own & normal & pool] = _OUTLIER
             kind[own & normal] = _NORMAL
             if self._uses_anomalies:
                 kind[own & ~normal] = _ANOMALY
@@ -101,9 +116,10 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
                 raise ValueError(f"No normal clip (y == 0) in {where} to train on.")
             if not (kind == _OUTLIER).any():
                 raise ValueError(
-                    f"{where} has no outlier clips: no other section of its machine type "
-                    "holds normal training clips; use outliers='all' with clips of other "
-                    "machine types."
+                    f"{where} has no outlier clips: no other section of its "
+                    f"{'machine type' if self.outliers == 'machine_type' else 'data set'} "
+                    "holds normal training clips; use outliers='dataset' or 'all' with clips "
+                    "of other machine types."
                 )
             rows = np.flatnonzero(kind != _UNUSED)
             self.nets_.append(self._train_group(features[rows], kind[rows], seed))
@@ -126,12 +142,21 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
             self._train(net, features, kind, seed)
         return net
 
+    def _targets(self, kind: np.ndarray) -> np.ndarray:
+        """The loss targets of clips of these kinds: 1 normal, 0 otherwise."""
+        return (kind == _NORMAL).astype(np.int64)
+
+    def _sampler_kinds(self, kind: np.ndarray) -> np.ndarray:
+        """The classes the batch sampler deals out (the kinds themselves)."""
+        return kind
+
     def _train(self, net: BinaryNet, features, kind, seed, *, resume: bool = False) -> None:
         """Fit ``net`` (or train it ``max_epochs`` more with ``resume``) on these clips."""
-        target = (kind == _NORMAL).astype(np.int64)
+        target = self._targets(kind)
+        labels = self._sampler_kinds(kind)
         net.set_params(
             iterator_train__batch_sampler=RatioBatchSampler(
-                kind, self._batch_counts(kind), seed=seed
+                labels, self._batch_counts(labels), seed=seed
             )
         )
         crops = RandomCrops(features, target, n_frames=self.n_frames, seed=seed)
@@ -183,9 +208,14 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
     the score.
 
     **Data.** The outliers of a section are the normal clips of the other
-    sections of the same machine type (``outliers="machine_type"``), or of every
-    other section of every machine type in the training data
-    (``outliers="all"``, which needs the ``machine_type`` metadata). With
+    sections of the same machine type (``outliers="machine_type"``), those and
+    the normal clips of every machine type of the same source data set
+    (``outliers="dataset"``: ToyADMOS for the "Toy" machines, MIMII for the
+    others; Wang et al.'s "other machine IDs in the same domain" and
+    Kuroyanagi et al.'s "all the IDs of the other machines in the same data
+    set"), or of every other section of every machine type in the training
+    data (``outliers="all"``). The last two need the ``machine_type``
+    metadata. With
     ``machine_type`` given, sections are (machine type, section) pairs, so one
     detector serves several machine types; ``sections_`` holds the groups and
     scoring then needs ``machine_type`` too. Clips labelled anomalous
@@ -218,10 +248,11 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
         Unfitted transformer from clips (paths or waveforms) to features of shape
         (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults.
-    outliers : {"machine_type", "all"}, default="machine_type"
+    outliers : {"machine_type", "dataset", "all"}, default="machine_type"
         Where the outliers of a section come from: the other sections of its
-        machine type, or all other sections of all machine types (needs
-        ``machine_type`` in ``fit``).
+        machine type; those and all sections of the other machine types of its
+        source data set; or all other sections of all machine types. The last
+        two need ``machine_type`` in ``fit``.
     stage_weights : sequence of 3 float, default=(0.1, 0.3, 0.6)
         Weights ``(w1, w2, w3)`` of the stage probabilities, with
         ``0 <= w1 < w2 < w3`` and summing to 1

@@ -1,6 +1,7 @@
 """Feature transformers: log-mel spectrograms, Tgram, wav2vec 2.0, stacking and pooling."""
 
 from sklasd.features._augment import (
+    FACTORY_NOISE_PROMPTS,
     AudioLDMAugmenter,
     Augmenter,
     Compose,
@@ -18,6 +19,7 @@ from sklasd.features._wav2vec import Wav2Vec
 from sklasd.features._waveform import WaveformFrames, waveform_frames
 
 __all__ = [
+    "FACTORY_NOISE_PROMPTS",
     "AudioLDMAugmenter",
     "Augmenter",
     "Compose",

@@ -32,6 +32,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklasd.utils import draw_seed
 
 __all__ = [
+    "FACTORY_NOISE_PROMPTS",
     "AudioLDMAugmenter",
     "Augmenter",
     "Compose",
@@ -415,6 +416,24 @@ class Compose(Augmenter):
         return x
 
 
+#: The text prompts of Zahedi et al. (Algorithms 2023, Table 1: "Samples of retrieved
+#: prompts from ChatGPT", different factory noises), for :class:`AudioLDMAugmenter`.
+FACTORY_NOISE_PROMPTS: tuple[str, ...] = (
+    "add sharp and metallic screeching sound created by metal-cutting saws in a fabrication "
+    "workshop as they cut through various metal materials",
+    "add rhythmic and pulsating buzzing sound produced by printing presses in a publishing "
+    "house as they rapidly print and collate pages of books and magazines",
+    "add continuous and powerful rumbling noise accompanied by the grinding and crushing of "
+    "rocks in a mining quarry as large crushers pulverize rocks into smaller fragments",
+    "add continuous and rhythmic clicking noise produced by injection molding machines in a "
+    "plastic manufacturing facility as they shape molten plastic into various products",
+    "add rhythmic and repetitive whirring noise accompanied by the sound of cutting tools in a "
+    "woodworking shop as they shape and carve wood materials",
+    "add continuous and powerful whirring noise accompanied by the sound of pneumatic tools in "
+    "an automobile assembly line as vehicle parts are fastened",
+)
+
+
 class AudioLDMAugmenter(Augmenter):
     """Variations of a clip from a text-conditioned latent diffusion model (AudioLDM).
 
@@ -450,14 +469,18 @@ class AudioLDMAugmenter(Augmenter):
         where the augmenter is a parameter of an estimator: scikit-learn's
         ``clone`` deep-copies a pipeline object, weights included.
     prompts : sequence of str, default=("the sound of a machine",)
-        Text prompts, one per variation.
+        Text prompts, one per variation; :data:`FACTORY_NOISE_PROMPTS` are
+        the paper's (its Table 1).
     strength : float, default=0.3
         Diffusion step t0 the clip starts from, as a fraction in (0, 1] of the
         ``num_inference_steps`` steps (the img2img "strength").
-    num_inference_steps : int, default=50
-        Steps of the full schedule.
+    num_inference_steps : int or tuple of (int, int), default=50
+        Steps of the full (DDIM) schedule, or a range ``(low, high)`` from
+        which each variation draws its number uniformly (both included; the
+        paper's Table 2: random in (10, 50)).
     guidance_scale : float, default=2.5
-        Classifier-free guidance weight; <= 1 disables guidance.
+        Classifier-free guidance weight; <= 1 disables guidance (the paper's
+        Table 2: 2.5).
     negative_prompt : str or None, default=None
         Prompt to steer away from (with guidance).
     sr : int, default=16000
@@ -489,7 +512,7 @@ class AudioLDMAugmenter(Augmenter):
         "pipeline": "no_validation",
         "prompts": [list, tuple],
         "strength": [Interval(Real, 0, 1, closed="right")],
-        "num_inference_steps": [Interval(Integral, 1, None, closed="left")],
+        "num_inference_steps": [Interval(Integral, 1, None, closed="left"), tuple],
         "guidance_scale": [Real],
         "negative_prompt": [str, None],
         "sr": [Interval(Integral, 1, None, closed="left")],
@@ -505,7 +528,7 @@ class AudioLDMAugmenter(Augmenter):
         pipeline: Any,
         prompts: Sequence[str] = ("the sound of a machine",),
         strength: float = 0.3,
-        num_inference_steps: int = 50,
+        num_inference_steps: int | tuple[int, int] = 50,
         guidance_scale: float = 2.5,
         negative_prompt: str | None = None,
         sr: int = 16000,
@@ -565,6 +588,7 @@ class AudioLDMAugmenter(Augmenter):
 
         if x.ndim != 1:
             raise ValueError(f"AudioLDMAugmenter takes one waveform (n_samples,), got {x.shape}.")
+        n_inference_steps = self._n_inference_steps(rng)
         pipe = self._pipeline()
         device = pipe.device
         generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**31 - 1)))
@@ -582,9 +606,9 @@ class AudioLDMAugmenter(Augmenter):
             latents = latents * pipe.vae.config.scaling_factor
             latents = latents.expand(len(prompts), -1, -1, -1)
             scheduler = pipe.scheduler
-            scheduler.set_timesteps(self.num_inference_steps, device=device)
-            n_steps = max(1, round(self.strength * self.num_inference_steps))
-            start = (self.num_inference_steps - n_steps) * scheduler.order
+            scheduler.set_timesteps(n_inference_steps, device=device)
+            n_steps = max(1, round(self.strength * n_inference_steps))
+            start = (n_inference_steps - n_steps) * scheduler.order
             timesteps = scheduler.timesteps[start:]
             if hasattr(scheduler, "set_begin_index"):
                 scheduler.set_begin_index(start)
@@ -604,6 +628,22 @@ class AudioLDMAugmenter(Augmenter):
                 latents = scheduler.step(noise_pred, t, latents).prev_sample
             audio = pipe.mel_spectrogram_to_waveform(pipe.decode_latents(latents))
         return self._from_vocoder(audio.numpy(), pipe, x.size)
+
+    def _n_inference_steps(self, rng: np.random.Generator) -> int:
+        """``num_inference_steps``, or a draw from its range ``(low, high)``."""
+        steps = self.num_inference_steps
+        if not isinstance(steps, tuple):
+            return int(steps)
+        if (
+            len(steps) != 2
+            or not all(isinstance(n, Integral) and not isinstance(n, bool) for n in steps)
+            or not 1 <= steps[0] <= steps[1]
+        ):
+            raise ValueError(
+                "num_inference_steps must be an int >= 1 or a range (low, high) of ints with "
+                f"1 <= low <= high, e.g. (10, 50); got {steps!r}."
+            )
+        return int(rng.integers(steps[0], steps[1] + 1))
 
     def _mel(self, x: np.ndarray, pipe):
         """AudioLDM's log-mel spectrogram of ``x``, (1, 1, n_frames, n_mels), padded."""

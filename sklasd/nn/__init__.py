@@ -7,6 +7,7 @@ class outputs (``forward``) and embeddings (``embed``); losses share the interfa
 
 from sklasd.nn._autoencoder import DenseAutoencoder
 from sklasd.nn._centroid_losses import (
+    CENTROID_ALPHA,
     CENTROID_LOSSES,
     CentroidLoss,
     centroid_score,
@@ -59,6 +60,7 @@ from sklasd.nn._wav2vec import Wav2VecClassifier, wav2vec_hidden
 
 __all__ = [
     "CBAM",
+    "CENTROID_ALPHA",
     "CENTROID_LOSSES",
     "DEFAULT_STAGE_WEIGHTS",
     "MOBILEFACENET_BLOCKS",

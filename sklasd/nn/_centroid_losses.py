@@ -13,10 +13,41 @@ from torch import nn
 
 from sklasd.nn._layers import _check_int, _check_real
 
-__all__ = ["CENTROID_LOSSES", "CentroidLoss", "centroid_score", "class_centroids"]
+__all__ = [
+    "CENTROID_ALPHA",
+    "CENTROID_LOSSES",
+    "CentroidLoss",
+    "centroid_score",
+    "class_centroids",
+]
 
 #: The loss names of :class:`CentroidLoss`.
 CENTROID_LOSSES: tuple[str, ...] = ("bce", "dsad", "ddcsad", "bce+dsad", "bce+ddcsad")
+
+#: The score weight ``alpha`` of Eq. (5) per loss and machine type, chosen on the
+#: validation data of DCASE 2020 Task 2 by Kuroyanagi et al. (EUSIPCO 2021, Table I).
+CENTROID_ALPHA: dict[str, dict[str, float]] = {
+    "bce+dsad": {
+        "fan": 0.1,
+        "pump": 0.2,
+        "slider": 0.0,
+        "ToyCar": 0.0,
+        "ToyConveyor": 0.0,
+        "valve": 0.0,
+    },
+    "bce+ddcsad": {
+        "fan": 0.1,
+        "pump": 1.0,
+        "slider": 1.0,
+        "ToyCar": 0.1,
+        "ToyConveyor": 0.0,
+        "valve": 1.0,
+    },
+}
+
+#: Target codes: a normal clip of the target machine, an outlier (a clip of another
+#: machine), a known anomaly of the target machine.
+_NORMAL, _OUTLIER, _ANOMALY = 1, 0, -1
 
 
 def _check_binary_target(target: torch.Tensor, batch: int) -> torch.Tensor:
@@ -29,6 +60,19 @@ def _check_binary_target(target: torch.Tensor, batch: int) -> torch.Tensor:
     return target.to(torch.float32)
 
 
+def _check_target(target: torch.Tensor, batch: int) -> torch.Tensor:
+    """``target`` of shape (batch,), after checking it holds only 1, 0 and -1."""
+    if target.dim() != 1 or target.shape[0] != batch:
+        raise ValueError(f"target must have shape ({batch},), got {tuple(target.shape)}.")
+    if not bool(((target == _NORMAL) | (target == _OUTLIER) | (target == _ANOMALY)).all()):
+        values = torch.unique(target.detach()).tolist()
+        raise ValueError(
+            "target must hold 1 (normal), 0 (outlier) and -1 (known anomaly of the target "
+            f"machine) only, got {values}."
+        )
+    return target
+
+
 def _squared_distance(embedding: torch.Tensor, centroid: torch.Tensor) -> torch.Tensor:
     """``||z_i - c||^2`` of each row of ``embedding``, shape (batch,)."""
     return (embedding - centroid).pow(2).sum(dim=1)
@@ -37,16 +81,19 @@ def _squared_distance(embedding: torch.Tensor, centroid: torch.Tensor) -> torch.
 def class_centroids(
     embedding: torch.Tensor, target: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Means of the normal (target 1) and of the outlier (target 0) embeddings.
+    """Means of the normal (target 1) and of the other (target 0 or -1) embeddings.
 
-    What :meth:`CentroidLoss.set_centroids` takes after each epoch, computed
-    over the embeddings of the whole training set.
+    What :meth:`CentroidLoss.set_centroids` takes, computed over the embeddings
+    of the whole training set: the normal centroid ``c_p`` and the outlier
+    centroid ``c_n``, where known anomalies count as outliers (Kuroyanagi et
+    al.: "if anomalous data is available, it is also used together with the
+    outlier data").
 
     Parameters
     ----------
     embedding : torch.Tensor of shape (n_samples, embedding_dim)
     target : torch.Tensor of shape (n_samples,)
-        1 for normal samples, 0 for outliers (and known anomalies).
+        1 for normal samples, 0 for outliers, -1 for known anomalies.
 
     Returns
     -------
@@ -65,10 +112,10 @@ def class_centroids(
         raise ValueError(
             f"embedding must have shape (n_samples, embedding_dim), got {tuple(embedding.shape)}."
         )
-    target = _check_binary_target(target, embedding.shape[0]).to(embedding.device)
+    target = _check_target(target, embedding.shape[0]).to(embedding.device)
     centroids = []
-    for label, name in ((1, "normal (1)"), (0, "outlier (0)")):
-        mask = target == label
+    for normal, name in ((True, "normal (1)"), (False, "outlier (0 or -1)")):
+        mask = (target == _NORMAL) == normal
         if not bool(mask.any()):
             raise ValueError(f"class_centroids needs at least one {name} sample, got none.")
         centroids.append(embedding[mask].mean(dim=0))
@@ -79,27 +126,33 @@ class CentroidLoss(nn.Module):
     """BCE, DSAD and DDCSAD losses of Kuroyanagi et al. (EUSIPCO 2021), alone or combined.
 
     The network (e.g. :class:`ResNet38`) gives each crop a logit ``l_i`` of
-    "normal" and an embedding ``z_i``; the target ``y_i`` is 1 for the target
-    machine's crops and 0 for outliers (clips of other machines, and known
-    anomalies). With ``d_p = ||z - c_p||^2``, ``d_n = ||z - c_n||^2`` and means
-    over the batch:
+    "normal" and an embedding ``z_i``. The target is 1 for the target
+    machine's normal crops (the paper's ``y~ = +1``), 0 for outliers (clips of
+    other machines, ``y = -1``) and -1 for known anomalies of the target
+    machine (``y~ = -1``). With ``d_p = ||z - c_p||^2``, ``d_n = ||z -
+    c_n||^2``, the weight ``w_i = eta`` for the target machine's crops (targets
+    1 and -1) and ``w_i = 1`` for outliers, and means over the batch (the
+    paper's ``1 / (N + M)``):
 
-    - "bce": ``L_BCE = -mean[y log sigmoid(l) + (1 - y) log(1 - sigmoid(l))]``.
-    - "dsad" (Deep SAD, Ruff et al. 2020, with every sample labelled): normal
-      embeddings are pulled to the centroid ``c = c_p``, outliers pushed away
-      through the inverse distance, ``L_DSAD = mean[y d_p + (1 - y) eta /
-      (d_p + eps)]``.
-    - "ddcsad" (two centroids): each class is pulled to its own centroid and
-      pushed from the other's, ``L_DDCSAD = mean[y (d_p + eta / (d_n + eps))
-      + (1 - y) (d_n + eta / (d_p + eps))]``, so that the within-class
-      variance shrinks and the classes move apart.
-    - "bce+dsad", "bce+ddcsad": ``L_BCE + lambda_ * L_(DD)CSAD``.
+    - "bce" (Eq. 1): ``L_BCE = -mean[u log sigmoid(l) + (1 - u) log(1 -
+      sigmoid(l))]``, ``u = 1`` for target 1, else 0.
+    - "dsad" (Eq. 2, Deep SAD): normal crops are pulled to the centroid ``c =
+      c_p`` and the others pushed away through the inverse distance,
+      ``L_DSAD = mean[w (d_p if target 1 else 1 / (d_p + eps))]``.
+    - "ddcsad" (Eq. 3, two centroids): each class is pulled to its own
+      centroid and pushed from the other's, ``L_DDCSAD = mean[w (d_p + 1 /
+      (d_n + eps) if target 1 else d_n + 1 / (d_p + eps))]``, so that the
+      within-class variance shrinks and the classes move apart.
+    - "bce+dsad", "bce+ddcsad" (Eq. 4): ``L_BCE + lambda_ * L_(DD)CSAD``.
 
-    The centroids are buffers, not parameters: they start random (standard
-    normal, from torch's global generator, like the network's weights) and the
-    training loop replaces them with the class means of the embeddings of the
-    whole training set after every epoch (:func:`class_centroids`,
-    :meth:`set_centroids`). They travel with ``state_dict``.
+    The centroids are buffers, not parameters. They start random (standard
+    normal, from torch's global generator, like the network's weights);
+    :class:`~sklasd.training.BinaryNet` sets them to the class means of the
+    embeddings of the randomly initialised network before training
+    (:func:`class_centroids`, :meth:`set_centroids`), and, for "ddcsad" and
+    "bce+ddcsad" only (:attr:`updates_centroids`), again after every epoch:
+    the paper keeps the DSAD centroid fixed and recomputes both DDCSAD
+    centroids every epoch. They travel with ``state_dict``.
 
     Parameters
     ----------
@@ -110,7 +163,8 @@ class CentroidLoss(nn.Module):
     lambda_ : float, default=1.0
         Weight of the centroid loss in the combinations, >= 0 (the paper: 1.0).
     eta : float, default=2.0
-        Weight of the inverse-distance (push) terms, >= 0 (the paper: 2.0).
+        Weight of the target machine's crops (normal and known anomalous)
+        against the outliers in the centroid losses, >= 0 (the paper: 2.0).
     eps : float, default=1e-6
         Added to distances before inverting them, > 0.
 
@@ -119,6 +173,9 @@ class CentroidLoss(nn.Module):
     c_p, c_n : torch.Tensor of shape (embedding_dim,)
         Buffers: the normal and the outlier centroid ("dsad" uses ``c_p``
         only, "bce" neither).
+    updates_centroids : bool
+        Whether the centroids follow the embeddings during training (the
+        DDCSAD losses) or stay where training started (the others).
 
     See Also
     --------
@@ -128,10 +185,9 @@ class CentroidLoss(nn.Module):
 
     Notes
     -----
-    The forms above are those of the paper's description (Eqs. (1)-(4)) as far
-    as it could be checked; the paper's text was not available when this was
-    written, so the exact placement of ``eta`` (on the push terms only) follows
-    Deep SAD's inverse-distance term. The computation runs in at least float32.
+    The paper writes the terms as ``||z - c||^(2 y)`` with ``y = +1`` or
+    ``-1``; the inverse distances get ``eps`` here so that a crop on a
+    centroid gives a finite loss. The computation runs in at least float32.
 
     Examples
     --------
@@ -146,7 +202,7 @@ class CentroidLoss(nn.Module):
     >>> criterion.c_p, criterion.c_n
     (tensor([0.5000, 0.5000]), tensor([4.5000, 3.5000]))
     >>> round(criterion((logit, embedding), target).item(), 4)
-    0.7707
+    1.001
     >>> criterion.distance(embedding)
     tensor([ 0.5000, 24.5000,  0.5000, 26.5000])
     """
@@ -170,6 +226,11 @@ class CentroidLoss(nn.Module):
         self.eps = _check_real("eps", eps, 0.0, float("inf"), low_open=True)
         self.register_buffer("c_p", torch.randn(self.embedding_dim))
         self.register_buffer("c_n", torch.randn(self.embedding_dim))
+
+    @property
+    def updates_centroids(self) -> bool:
+        """Whether the centroids are recomputed every epoch (DDCSAD), or stay fixed (DSAD)."""
+        return "ddcsad" in self.loss
 
     def extra_repr(self) -> str:
         return (
@@ -230,7 +291,8 @@ class CentroidLoss(nn.Module):
             ``embedding`` of shape (batch, embedding_dim). A
             :class:`BinaryOutput` as :meth:`ResNet38.forward` returns it.
         target : torch.Tensor of shape (batch,)
-            1 for the target machine's crops, 0 for outliers and anomalies.
+            1 for the target machine's normal crops, 0 for outliers, -1 for
+            known anomalies of the target machine.
 
         Returns
         -------
@@ -243,7 +305,8 @@ class CentroidLoss(nn.Module):
                 f"logit and embedding must have the same batch size, got {logit.shape[0]} "
                 f"and {embedding.shape[0]}."
             )
-        y = _check_binary_target(target, logit.shape[0]).to(logit.device)
+        target = _check_target(target, logit.shape[0]).to(logit.device)
+        y = (target == _NORMAL).to(embedding.dtype)
         total = logit.new_zeros(())
         if "bce" in self.loss:
             logit = logit.to(torch.promote_types(logit.dtype, torch.float32))
@@ -252,11 +315,12 @@ class CentroidLoss(nn.Module):
             d_p = _squared_distance(embedding, self.c_p)
             if "ddcsad" in self.loss:
                 d_n = _squared_distance(embedding, self.c_n)
-                normal = d_p + self.eta / (d_n + self.eps)
-                outlier = d_n + self.eta / (d_p + self.eps)
+                normal = d_p + 1 / (d_n + self.eps)
+                other = d_n + 1 / (d_p + self.eps)
             else:
-                normal, outlier = d_p, self.eta / (d_p + self.eps)
-            centroid_loss = (y * normal + (1 - y) * outlier).mean()
+                normal, other = d_p, 1 / (d_p + self.eps)
+            weight = torch.where(target == _OUTLIER, 1.0, self.eta).to(embedding.dtype)
+            centroid_loss = (weight * (y * normal + (1 - y) * other)).mean()
             total = total + (self.lambda_ if "bce" in self.loss else 1.0) * centroid_loss
         return total
 

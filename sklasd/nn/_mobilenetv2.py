@@ -10,6 +10,7 @@ from torch import nn
 from sklasd.nn._layers import (
     ConvBN,
     _bottleneck_layers,
+    _check_int,
     _GDConvEmbeddingNet,
     _round_channels,
 )
@@ -18,15 +19,18 @@ from sklasd.nn._pretrained import load_pretrained_weights
 
 __all__ = ["MOBILENETV2_BLOCKS", "MobileNetV2"]
 
-#: The inverted-residual rows ``(t, c, n, s)`` of MobileNetV2 (Sandler et al.,
-#: "MobileNetV2: Inverted residuals and linear bottlenecks", CVPR 2018, Table 2).
+#: The inverted-residual rows ``(t, c, n, s)`` of Zeng, Liu and Zhou's MobileNetV2
+#: ("General anomalous sound detection using sound event classification and
+#: detection", DCASE 2023 Task 2 technical report, Table 1). Rows 5 and 6 downsample
+#: at the 96-channel row, where Sandler et al.'s Table 2 (CVPR 2018) has
+#: ``(6, 96, 3, 1), (6, 160, 3, 2)``; the weights have the same shapes either way.
 MOBILENETV2_BLOCKS: tuple[BottleneckRow, ...] = (
     BottleneckRow(1, 16, 1, 1),
     BottleneckRow(6, 24, 2, 2),
     BottleneckRow(6, 32, 3, 2),
     BottleneckRow(6, 64, 4, 2),
-    BottleneckRow(6, 96, 3, 1),
-    BottleneckRow(6, 160, 3, 2),
+    BottleneckRow(6, 96, 3, 2),
+    BottleneckRow(6, 160, 3, 1),
     BottleneckRow(6, 320, 1, 1),
 )
 
@@ -42,23 +46,27 @@ class MobileNetV2(_GDConvEmbeddingNet):
 
         conv2d 3x3, 32, ReLU, stride 2
         inverted residuals of `blocks`    (t, c, n, s; 3x3 depthwise, linear 1x1)
-        conv2d 1x1, 1280, ReLU
+        conv2d 1x1, last_channels (1280), ReLU
         GDConv (depthwise, kernel = remaining feature map), linear
         conv2d 1x1, embedding_dim, linear   -> embed(x)
         dropout, head ("linear" or "cosine") -> forward(x)
 
     Every convolution is followed by batch normalisation.
 
-    **Which table.** The report's Table 1 could not be consulted when this was
-    written, so the rows default to :data:`MOBILENETV2_BLOCKS`, MobileNetV2's
-    standard table (Sandler et al. 2018): (1, 16, 1, 1), (6, 24, 2, 2),
-    (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1),
-    total stride 32. Departures from Sandler et al.: ReLU instead of ReLU6 (they
-    differ only above 6; ReLU6 scored lower in our tiny test configuration),
-    and the 1280-channel map is pooled by a GDConv, as in the other networks of
-    :mod:`sklasd.nn`, then projected
-    linearly to the ``embedding_dim``-dimensional embedding (the report's 128-d
-    embedding) instead of average pooling into the 1000-class classifier.
+    **Which table.** The rows default to :data:`MOBILENETV2_BLOCKS`, the
+    report's Table 1: (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2),
+    (6, 64, 4, 2), (6, 96, 3, 2), (6, 160, 3, 1), (6, 320, 1, 1), total stride
+    32. Rows 5 and 6 differ from Sandler et al.'s Table 2 (stride 2 at the
+    160-channel row); pass ``blocks`` to build that one. The report sets the
+    output of the last 1x1 convolution to 128 channels, which are its
+    embedding (section 2.1.2): ``last_channels=128`` (the paper preset, see
+    :func:`~sklasd.detectors.make_paper_detector`); the default keeps
+    MobileNetV2's 1280. Departures from the report, which does not say how
+    the last map is pooled: the map is pooled by a GDConv, as in the other
+    networks of :mod:`sklasd.nn`, then projected linearly to the
+    ``embedding_dim``-dimensional embedding (128, the report's size); ReLU
+    instead of ReLU6 (they differ only above 6; ReLU6 scored lower in our tiny
+    test configuration).
 
     **Pretrained weights.** ``pretrained_weights`` (a file saved with
     :func:`torch.save`, e.g. an AudioSet checkpoint of this network) is loaded
@@ -75,13 +83,17 @@ class MobileNetV2(_GDConvEmbeddingNet):
         Channels of the input spectrograms.
     embedding_dim : int, default=128
         Size of the embedding returned by :meth:`embed`.
+    last_channels : int, default=1280
+        Output channels of the last 1x1 convolution (the report: 128), >= 1;
+        scaled by ``width_mult``.
     input_size : tuple of (int, int), default=(128, 64)
-        (n_mels, n_frames) of the crops (e.g. 3 s windows: 94 frames at hop 512
-        and 16 kHz). The GDConv kernel is computed from it, so inference must
-        use crops of the same size; a size ``n`` becomes ``ceil(n / 32)``.
+        (n_mels, n_frames) of the crops (the report: 3 s windows of 64 mel
+        bands at hop 160 and 16 kHz, 64 x 301). The GDConv kernel is computed
+        from it, so inference must use crops of the same size; a size ``n``
+        becomes ``ceil(n / 32)``.
     width_mult : float, default=1.0
-        Multiplies every channel count (stem, c, the 1280-wide convolution),
-        rounded to a multiple of 8; not the embedding.
+        Multiplies every channel count (stem, c, ``last_channels``), rounded
+        to a multiple of 8; not the embedding.
     depth_mult : float, default=1.0
         Fraction of each row's repeats kept, in (0, 1]: ``n`` becomes
         ``ceil(n * depth_mult)``, so every downsampling stays.
@@ -131,6 +143,7 @@ class MobileNetV2(_GDConvEmbeddingNet):
         n_classes: int,
         in_channels: int = 1,
         embedding_dim: int = 128,
+        last_channels: int = _WIDE_CHANNELS,
         input_size: tuple[int, int] = (128, 64),
         width_mult: float = 1.0,
         depth_mult: float = 1.0,
@@ -149,6 +162,7 @@ class MobileNetV2(_GDConvEmbeddingNet):
             head=head,
             dropout=dropout,
         )
+        self.last_channels = _check_int("last_channels", last_channels, 1)
         self.blocks = _bottleneck_rows(blocks, MOBILENETV2_BLOCKS, self.depth_mult)
         channels = _round_channels(_STEM_CHANNELS * self.width_mult)
         layers: list[nn.Module] = [
@@ -160,7 +174,7 @@ class MobileNetV2(_GDConvEmbeddingNet):
         )
         layers += blocks
         strides += block_strides
-        wide = _round_channels(_WIDE_CHANNELS * self.width_mult)
+        wide = _round_channels(self.last_channels * self.width_mult)
         layers.append(ConvBN(channels, wide, activation="RE"))
         self._attach_tail(nn.Sequential(*layers), wide, strides)
         if pretrained_weights is not None:

@@ -1,4 +1,4 @@
-"""The MobileNetV3-based machine-ID classifier of Wang et al. (Appl. Sci. 2021)."""
+"""The MobileNet machine-ID classifier of Wang et al. (Appl. Sci. 2021, Table 1)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from torch import nn
 from sklasd.nn._layers import (
     ConvBN,
     InvertedResidual,
+    _check_int,
     _check_rows,
     _GDConvEmbeddingNet,
     _is_int,
@@ -21,12 +22,12 @@ __all__ = ["MOBILENETV3_ID_BLOCKS", "BneckRow", "MobileNetV3IDNet"]
 
 
 class BneckRow(NamedTuple):
-    """One bneck row of a MobileNetV3 table (Howard et al. 2019, Tables 1 and 2)."""
+    """One bneck row of a MobileNetV3-style table (Wang et al. 2021, Table 1)."""
 
     kernel_size: int
     """Depthwise kernel size (the "bneck, k x k" operator)."""
     expansion: int
-    """"exp size": channels of the expansion layer."""
+    """"Exp Size": channels of the expansion layer."""
     out_channels: int
     """"#out": output channels."""
     se: bool
@@ -37,26 +38,30 @@ class BneckRow(NamedTuple):
     """"s": stride of the depthwise convolution (1 or 2)."""
 
 
-#: The bneck rows of MobileNetV3-Small (Howard et al., "Searching for MobileNetV3",
-#: ICCV 2019, Table 2), in the column order of :class:`BneckRow`:
-#: (kernel_size, exp size, #out, SE, NL, s). Used for the ID classifier of Wang et
-#: al. (2021) because their Table 1 could not be consulted; see MobileNetV3IDNet.
+#: The fifteen bneck rows of the ID classifier of Wang et al., "Unsupervised anomalous
+#: sound detection for machine condition monitoring using classification-based methods"
+#: (Applied Sciences 11(23):11128, 2021, Table 1), in the column order of
+#: :class:`BneckRow`: (kernel_size, Exp Size, #out, SE, NL, s).
 MOBILENETV3_ID_BLOCKS: tuple[BneckRow, ...] = (
-    BneckRow(3, 16, 16, True, "RE", 2),
-    BneckRow(3, 72, 24, False, "RE", 2),
-    BneckRow(3, 88, 24, False, "RE", 1),
-    BneckRow(5, 96, 40, True, "HS", 2),
-    BneckRow(5, 240, 40, True, "HS", 1),
-    BneckRow(5, 240, 40, True, "HS", 1),
-    BneckRow(5, 120, 48, True, "HS", 1),
-    BneckRow(5, 144, 48, True, "HS", 1),
-    BneckRow(5, 288, 96, True, "HS", 2),
-    BneckRow(5, 576, 96, True, "HS", 1),
-    BneckRow(5, 576, 96, True, "HS", 1),
+    BneckRow(3, 64, 32, False, "RE", 1),
+    BneckRow(3, 64, 32, False, "RE", 2),
+    BneckRow(3, 64, 32, False, "RE", 1),
+    BneckRow(3, 64, 32, True, "RE", 2),
+    BneckRow(3, 64, 32, True, "RE", 1),
+    BneckRow(3, 128, 64, True, "RE", 1),
+    BneckRow(3, 128, 64, False, "HS", 2),
+    BneckRow(3, 128, 64, False, "HS", 1),
+    BneckRow(3, 128, 64, False, "HS", 1),
+    BneckRow(3, 128, 64, False, "HS", 1),
+    BneckRow(3, 256, 128, True, "HS", 1),
+    BneckRow(3, 256, 128, True, "HS", 1),
+    BneckRow(3, 256, 128, True, "HS", 1),
+    BneckRow(3, 256, 128, True, "HS", 2),
+    BneckRow(3, 256, 128, True, "HS", 1),
 )
 
-_STEM_CHANNELS = 16  # conv2d 3x3, stride 2, h-swish (Howard et al. 2019, Table 2)
-_WIDE_CHANNELS = 512  # conv2d 1x1 before the GDConv (Wang et al. 2021)
+_STEM_CHANNELS = 32  # conv 3x3, 32, h-swish, stride 2 (Wang et al. 2021, Table 1)
+_WIDE_CHANNELS = 512  # conv 1x1, 512, h-swish, before the GDConv (Table 1)
 
 _BNECK_VALIDATORS = {
     "kernel_size": lambda k: _is_int(k, 1) and k % 2 == 1,
@@ -83,61 +88,53 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
 
     The ID classifier of Wang et al., "Unsupervised anomalous sound detection for
     machine condition monitoring using classification-based methods" (Applied
-    Sciences 11(23):11128, 2021, section 2.2): a MobileNetV3 body on log-mel crops,
-    a 1x1 convolution to 512 channels, a global depthwise convolution (GDConv,
-    as in MobileFaceNet) in place of global average pooling, a linear 1x1
-    convolution to the embedding, then the classification head::
+    Sciences 11(23):11128, 2021, section 2.2.1 and Table 1): a MobileNetV3 body
+    on log-mel crops, a 1x1 convolution to 512 channels, a global depthwise
+    convolution (GDConv, as in MobileFaceNet) in place of global average
+    pooling, a linear 1x1 convolution to the embedding, then the
+    classification head::
 
-        conv2d 3x3, 16, h-swish, stride 2
-        bneck rows of `blocks`          (table below)
-        conv2d 1x1, 512, h-swish
+        conv 3x3, stem_channels (32), h-swish, stride 2
+        bneck rows of `blocks`          (Table 1, below)
+        conv 1x1, 512, h-swish
         GDConv (depthwise, kernel = remaining feature map), linear
-        conv2d 1x1, embedding_dim, linear   -> embed(x)
-        dropout, head ("linear" or "cosine") -> forward(x)
+        conv 1x1, embedding_dim (128), linear   -> embed(x)
+        dropout, head ("linear" or "cosine")     -> forward(x)
 
-    Every convolution is followed by batch normalisation.
+    Every convolution is followed by batch normalisation. The bneck rows
+    default to :data:`MOBILENETV3_ID_BLOCKS`, the fifteen rows of Table 1
+    (all 3x3 depthwise kernels):
 
-    **Which table.** The bneck rows default to :data:`MOBILENETV3_ID_BLOCKS`,
-    the eleven bneck rows of MobileNetV3-Small (Howard et al., "Searching for
-    MobileNetV3", ICCV 2019, Table 2), on which Wang et al. build. Their own
-    Table 1 could not be consulted when this was written (only the paper's
-    abstract was reachable), so its exact rows, including whether every
-    bneck is 3x3 as the issue describes it, are unverified: the Small rows are
-    used verbatim (kernels 3 and 5, exp sizes, #out, SE, NL, strides), with two
-    departures taken from the description of Wang et al.: the last 1x1
-    convolution has 512 channels (MobileNetV3-Small: 576, with SE) and is
-    followed by GDConv and a linear 1x1 embedding convolution instead of
-    pooling and the 1024-wide classifier. Pass ``blocks`` to use other rows,
-    e.g. ``[row._replace(kernel_size=3) for row in MOBILENETV3_ID_BLOCKS]`` for
-    3x3 depthwise kernels throughout.
+    ====  ===  ====  ===  ===  ======
+    row   exp  out   SE   NL   stride
+    ====  ===  ====  ===  ===  ======
+    1     64   32    no   RE   1
+    2     64   32    no   RE   2
+    3     64   32    no   RE   1
+    4     64   32    yes  RE   2
+    5     64   32    yes  RE   1
+    6     128  64    yes  RE   1
+    7     128  64    no   HS   2
+    8-10  128  64    no   HS   1
+    11-13 256  128   yes  HS   1
+    14    256  128   yes  HS   2
+    15    256  128   yes  HS   1
+    ====  ===  ====  ===  ===  ======
 
-    ======  =====  =========  ===  ===  ======
-    kernel  exp    out        SE   NL   stride
-    ======  =====  =========  ===  ===  ======
-    3       16     16         yes  RE   2
-    3       72     24         no   RE   2
-    3       88     24         no   RE   1
-    5       96     40         yes  HS   2
-    5       240    40         yes  HS   1
-    5       240    40         yes  HS   1
-    5       120    48         yes  HS   1
-    5       144    48         yes  HS   1
-    5       288    96         yes  HS   2
-    5       576    96         yes  HS   1
-    5       576    96         yes  HS   1
-    ======  =====  =========  ===  ===  ======
-
-    The total stride is 32 (stem and four strided rows): a 128 x 64 crop leaves
-    a 4 x 2 map, which the GDConv kernel covers. A bneck skips its 1x1 expansion
-    when exp equals its input width (the first row) and adds its input back when
-    its stride is 1 and the widths agree. Squeeze-and-excite squeezes to a
-    quarter of exp (rounded to a multiple of 8) and gates with a hard sigmoid.
+    The total stride is 32 (stem and rows 2, 4, 7 and 14). Table 1 writes the
+    GDConv as "GDConv32 x 1", the map its input leaves (e.g. about 1,000
+    frames by at most 32 bands); here the kernel is computed from
+    ``input_size``, so a 128 x 64 crop leaves a 4 x 2 map, which the kernel
+    covers. A bneck skips its 1x1 expansion when exp equals its input width and
+    adds its input back when its stride is 1 and the widths agree.
+    Squeeze-and-excite squeezes to a quarter of exp (rounded to a multiple of 8)
+    and gates with a hard sigmoid (MobileNetV3's; the paper names SE only).
 
     **Parameters of the paper configuration** (defaults, ``embedding_dim=128``,
-    ``input_size=(128, 64)``): 991,360 without the head (stem 176, bnecks
-    870,096, conv 1x1 to 512: 50,176, GDConv 5,120, embedding 65,792, counting
+    ``input_size=(128, 64)``): 756,832 without the head (stem 352, bnecks
+    619,008, conv 1x1 to 512: 66,560, GDConv 5,120, embedding 65,792, counting
     batch-normalisation weights and biases), plus ``129 * n_classes`` for the
-    linear head or ``128 * n_classes`` for the cosine head (e.g. 991,876 with a
+    linear head or ``128 * n_classes`` for the cosine head (e.g. 757,348 with a
     linear head over 4 classes).
 
     Parameters
@@ -147,7 +144,9 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
     in_channels : int, default=1
         Channels of the input spectrograms.
     embedding_dim : int, default=128
-        Size of the embedding returned by :meth:`embed`.
+        Size of the embedding returned by :meth:`embed` (Table 1: 128).
+    stem_channels : int, default=32
+        Output channels of the 3x3 stem convolution (Table 1: 32), >= 1.
     input_size : tuple of (int, int), default=(128, 64)
         (n_mels, n_frames) of the crops the network is trained and used on.
         The GDConv kernel is computed from it, so inference must use crops of
@@ -156,16 +155,17 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
         ``ceil(n / 32)`` with the default table.
     width_mult : float, default=1.0
         Multiplies every channel count (stem, exp, out, the 512-wide 1x1
-        convolution), rounded to a multiple of 8; not the embedding.
+        convolution), rounded to a multiple of 8; not the embedding. The
+        paper's network is ``width_mult=1.0, depth_mult=1.0``.
     depth_mult : float, default=1.0
         Fraction of bneck rows kept, in (0, 1]: the rows are grouped into
         stages, each starting at a stride-2 row, and each stage keeps its first
         ``ceil(n_rows * depth_mult)`` rows, so every downsampling stays.
-        With the default table, 0.5 keeps 7 of 11 rows.
+        With the default table, 0.5 keeps 9 of 15 rows.
     blocks : sequence of BneckRow or tuple, default=None
         The bneck table as rows ``(kernel_size, expansion, out_channels, se,
         activation, stride)``, ``activation`` in {"RE", "HS"}, ``stride`` in
-        {1, 2}; None means :data:`MOBILENETV3_ID_BLOCKS`.
+        {1, 2}; None means :data:`MOBILENETV3_ID_BLOCKS` (Table 1).
     head : {"linear", "cosine"}, default="linear"
         "linear": a fully connected layer giving logits (for cross-entropy);
         "cosine": a :class:`CosineHead` giving cosine similarities in [-1, 1]
@@ -206,7 +206,7 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
     >>> tuple(net.embed(x).shape), tuple(net(x).shape), net.feature_size
     ((2, 16), (2, 3), (1, 1))
     >>> len(net.blocks)
-    7
+    9
     """
 
     def __init__(
@@ -215,6 +215,7 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
         n_classes: int,
         in_channels: int = 1,
         embedding_dim: int = 128,
+        stem_channels: int = _STEM_CHANNELS,
         input_size: tuple[int, int] = (128, 64),
         width_mult: float = 1.0,
         depth_mult: float = 1.0,
@@ -232,6 +233,7 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
             head=head,
             dropout=dropout,
         )
+        self.stem_channels = _check_int("stem_channels", stem_channels, 1)
         rows = MOBILENETV3_ID_BLOCKS if blocks is None else blocks
         rows = _check_rows("blocks", rows, BneckRow, _BNECK_VALIDATORS)
         self.blocks = tuple(
@@ -240,7 +242,7 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
             for row in stage[: _scaled_depth(len(stage), self.depth_mult)]
         )
 
-        channels = _round_channels(_STEM_CHANNELS * self.width_mult)
+        channels = _round_channels(self.stem_channels * self.width_mult)
         layers: list[nn.Module] = [
             ConvBN(self.in_channels, channels, 3, stride=2, activation="HS")
         ]

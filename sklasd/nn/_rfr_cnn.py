@@ -131,10 +131,12 @@ class RFRCNN(nn.Module):
 
     A residual block is two conv-BN units with a ReLU between them, the input
     added back (through a 1x1 conv-BN unit where the width changes) and a ReLU.
-    The resolution drops 16-fold (a 128 x 64 crop leaves 8 x 4). The exact
-    kernel and pooling plan of Wang et al. could not be checked; this one
-    follows the paper's description (three stages, kernels and pooling shrinking
-    from stage to stage, auxiliary classifiers, CBAM last).
+    The resolution drops 16-fold (a 128 x 64 crop leaves 8 x 4). Wang et al.
+    give no kernel and pooling plan in numbers (section 2.1.2 and Figure 2a
+    describe it); this one follows their description: three stages, kernels and
+    pooling shrinking from stage to stage after Koutini et al.'s
+    receptive-field regularisation, an auxiliary classifier after each stage
+    (Eq. 4), CBAM (Eqs. 1-3) in the last.
 
     :meth:`forward` returns the three stage logits; the detector's output is
     ``p = w1 p1 + w2 p2 + w3 p3`` of the stage probabilities ``p_s =

@@ -101,11 +101,13 @@ class InfoNCELoss(nn.Module):
 class VarianceCovarianceLoss(nn.Module):
     """Variance-covariance regulariser of a batch of embeddings (VICReg, Bardes et al., 2022).
 
-    ``variance_weight * mean_j(relu(std_target - sqrt(var_j + eps))) +
-    covariance_weight * sum_{i != j}(cov_ij ** 2) / dim``: a hinge keeps the
+    ``variance_weight * v(Z) + covariance_weight * c(Z)`` with ``v(Z) =
+    mean_j(relu(std_target - sqrt(var_j + eps)))`` and ``c(Z) = sum_{i !=
+    j}(cov_ij ** 2) / dim`` (Zahedi et al. 2023, Eqs. 4-6): a hinge keeps the
     standard deviation of every dimension over the batch at least
     ``std_target`` (against collapse), and the squared off-diagonal covariances
-    divided by the dimension decorrelate the dimensions.
+    divided by the dimension decorrelate the dimensions. The default weights
+    give their average, ``L_VCR = (v(Z) + c(Z)) / 2`` (Eq. 7).
 
     Parameters
     ----------
@@ -113,8 +115,8 @@ class VarianceCovarianceLoss(nn.Module):
         Target standard deviation of each dimension (VICReg's gamma).
     eps : float, default=1e-4
         Added to the variance under the square root.
-    variance_weight, covariance_weight : float, default=1.0
-        Weights (>= 0) of the two terms.
+    variance_weight, covariance_weight : float, default=0.5
+        Weights (>= 0) of the two terms (Eq. 7: 1/2 each).
 
     See Also
     --------
@@ -127,8 +129,8 @@ class VarianceCovarianceLoss(nn.Module):
     >>> vcr = VarianceCovarianceLoss()
     >>> collapsed = torch.ones(8, 4)
     >>> spread = torch.tensor([[1.0, 0], [-1, 0], [0, 1], [0, -1]]) * 2
-    >>> round(vcr(collapsed).item(), 2), round(vcr(spread).item(), 2)
-    (0.99, 0.0)
+    >>> round(vcr(collapsed).item(), 3), round(vcr(spread).item(), 3)
+    (0.495, 0.0)
     """
 
     def __init__(
@@ -136,8 +138,8 @@ class VarianceCovarianceLoss(nn.Module):
         *,
         std_target: float = 1.0,
         eps: float = 1e-4,
-        variance_weight: float = 1.0,
-        covariance_weight: float = 1.0,
+        variance_weight: float = 0.5,
+        covariance_weight: float = 0.5,
     ) -> None:
         super().__init__()
         self.std_target = _check_weight("std_target", std_target)
@@ -221,10 +223,13 @@ class RCMAELoss(nn.Module):
 
     On the output ``(predicted, target, mask, z, z_view)`` of
     :class:`~sklasd.nn.RCMAENet`: ``L_con`` is :class:`InfoNCELoss` between the
-    projections of the clips and of their views, ``L_VCR`` the
-    :class:`VarianceCovarianceLoss` of each branch (their sum), ``L_MAE`` the
-    :func:`masked_mse` of the masked patches. The default weights 0.3, 0.3 and
-    0.4 and temperature 0.05 are the paper's.
+    projections of the clips and of their views (Eq. 3), ``L_VCR`` the
+    :class:`VarianceCovarianceLoss` (Eq. 7, ``(v + c) / 2``) applied to each
+    branch separately and averaged over the two (the paper does not say how
+    the branches combine; their mean keeps ``L_VCR`` on the scale of Eq. 7),
+    ``L_MAE`` the :func:`masked_mse` of the masked patches (Eq. 2). The
+    default weights 0.3, 0.3 and 0.4 (Eq. 8) and temperature 0.05 are the
+    paper's.
 
     Parameters
     ----------
@@ -311,7 +316,7 @@ class RCMAELoss(nn.Module):
         if self.contrastive_weight > 0:
             loss = loss + self.contrastive_weight * self.contrastive(z, z_view)
         if self.vcr_weight > 0:
-            loss = loss + self.vcr_weight * (self.vcr(z) + self.vcr(z_view))
+            loss = loss + self.vcr_weight * (self.vcr(z) + self.vcr(z_view)) / 2
         return loss
 
 

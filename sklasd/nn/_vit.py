@@ -552,15 +552,18 @@ class RCMAENet(nn.Module):
     pre-training: a :class:`ViTEncoder` over the visible patches of a clip's
     spectrogram (``mask_ratio`` of them masked at random), a :class:`MAEDecoder`
     that reconstructs the patches, and a projector that maps the pooled
-    embeddings of the whole (unmasked) clip and of an augmented view of it to
-    ``projection_dim`` dimensions for a contrastive loss and a
-    variance-covariance regulariser (:class:`~sklasd.nn.RCMAELoss`).
+    encodings of the visible patches of the clip and of an augmented view of
+    it (masked independently, with the same ratio) to ``projection_dim``
+    dimensions for a contrastive loss and a variance-covariance regulariser
+    (:class:`~sklasd.nn.RCMAELoss`): as in the paper (section 2.5.1), both
+    branches see masked input.
 
     ``forward((x, view))`` returns ``(predicted, target, mask, z, z_view)``:
     the decoder's patches, the patches (:func:`patchify`) of the input after the
     encoder's ``input_norm``, the mask
-    (1 = masked), and the projections (not normalised) of ``x`` and ``view``.
-    ``forward(x)`` with a single tensor projects ``x`` as its own view.
+    (1 = masked), and the projections (not normalised) of the masked ``x`` and
+    ``view``. ``forward(x)`` with a single tensor takes ``x`` as its own view
+    (masked anew).
     Masking draws from torch's global generator (seed it, e.g. with
     :func:`sklasd.utils.private_torch_rng`).
 
@@ -650,8 +653,10 @@ dropout, pooling, input_norm
         normalized = self.encoder.normalize(x)
         tokens = self.encoder.patch_tokens(normalized, normalized=True)
         visible, mask, ids_restore = random_masking(tokens, self.mask_ratio)
-        predicted = self.decoder(self.encoder.encode(visible), ids_restore, grid)
+        encoded = self.encoder.encode(visible)
+        predicted = self.decoder(encoded, ids_restore, grid)
         target = patchify(normalized.detach(), self.encoder.patch_size)
-        z = self.projector(self.embed(x))
-        z_view = self.projector(self.embed(view))
+        view_visible, _, _ = random_masking(self.encoder.patch_tokens(view), self.mask_ratio)
+        z = self.projector(self.encoder.pool(encoded))
+        z_view = self.projector(self.encoder.pool(self.encoder.encode(view_visible)))
         return predicted, target, mask, z, z_view

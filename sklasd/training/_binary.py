@@ -206,12 +206,14 @@ class BinaryNet(ClassifierNet):
       :func:`~sklasd.nn.combine_stages` of the stage logits with
       ``stage_weights`` for networks with several.
     - **Class centroids.** With a criterion that has ``set_centroids`` (the
-      class-centroid losses), the centroids are recomputed after every epoch
-      from the embeddings of the whole training set (:meth:`update_centroids`:
-      evaluation mode, the epoch's crops), starting from the criterion's
-      random initialisation. This runs in the net's own ``on_epoch_end``,
-      before any callback, so a checkpoint saved after the epoch holds the
-      new centroids and a resumed fit continues with them.
+      class-centroid losses), the centroids are set to the class means of
+      the embeddings of the whole training set (:meth:`update_centroids`:
+      evaluation mode) of the randomly initialised network before the first
+      epoch, and, where the criterion's ``updates_centroids`` is true (DDCSAD;
+      Kuroyanagi et al. keep the DSAD centroid fixed), again after every
+      epoch from the epoch's crops. The update runs in the net's own
+      ``on_epoch_end``, before any callback, so a checkpoint saved after the
+      epoch holds the new centroids and a resumed fit continues with them.
     - **Batch samplers.** ``iterator_train__batch_sampler`` (e.g. a
       :class:`RatioBatchSampler`) composes the training batches; it replaces
       the data loader's ``batch_size``, ``shuffle`` and ``drop_last`` in
@@ -356,10 +358,20 @@ class BinaryNet(ClassifierNet):
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(len(self.history))
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Before the first epoch, set the criterion's centroids from the initial network."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        if X is not None and not self.history and hasattr(self.criterion_, "set_centroids"):
+            self.update_centroids(self.get_dataset(X, y))
+
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Recompute the criterion's class centroids from the training set, where it has any."""
+        """Recompute the criterion's class centroids from the training set, where it updates."""
         super().on_epoch_end(net, dataset_train=dataset_train, dataset_valid=dataset_valid)
-        if dataset_train is not None and hasattr(self.criterion_, "set_centroids"):
+        if (
+            dataset_train is not None
+            and hasattr(self.criterion_, "set_centroids")
+            and getattr(self.criterion_, "updates_centroids", True)
+        ):
             self.update_centroids(dataset_train)
 
     def update_centroids(self, dataset) -> None:
@@ -369,8 +381,9 @@ class BinaryNet(ClassifierNet):
         ----------
         dataset : torch Dataset with ``X`` and ``y`` attributes, or a Subset of one
             E.g. a :class:`RandomCrops`; every item is embedded once, in
-            evaluation mode, and ``y`` (1 normal, 0 outlier) splits the
-            embeddings into the two classes (:func:`~sklasd.nn.class_centroids`).
+            evaluation mode, and ``y`` (1 normal, 0 outlier, -1 known anomaly)
+            splits the embeddings into the two classes
+            (:func:`~sklasd.nn.class_centroids`).
         """
         _, target = data_from_dataset(dataset)
         embedding = torch.from_numpy(self.embed(dataset))

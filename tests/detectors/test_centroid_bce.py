@@ -16,7 +16,7 @@ from sklasd.detectors._centroid_bce import CentroidBCEDetector
 from sklasd.features import LogMel
 from sklasd.metrics import auc, make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
-from sklasd.nn import ResNet38, centroid_score
+from sklasd.nn import CentroidLoss, ResNet38, centroid_score
 from sklasd.training._binary import SegmentCrops
 from sklasd.utils.estimator_checks import check_estimator
 
@@ -87,7 +87,7 @@ def test_every_loss_trains_and_auto_alpha_follows_it(bearing, loss, alpha):
     detector = make_detector(loss=loss, lambda_=0.5, eta=3.0, max_epochs=1).fit(
         X[train], section=section[train]
     )
-    assert detector.alpha_ == alpha
+    assert detector.alpha_.tolist() == [alpha, alpha]
     for net in detector.nets_:
         criterion = net.criterion_
         assert (criterion.loss, criterion.lambda_, criterion.eta) == (loss, 0.5, 3.0)
@@ -218,6 +218,49 @@ def test_known_anomalies_join_their_sections_batches(bearing):
     assert np.bincount(sampler.labels).tolist() == [12, 15]
 
 
+def test_known_anomalies_are_target_machine_clips_of_the_loss(bearing):
+    X, y, section, train, known = bearing
+    rows = train | known
+    seen = []
+    forward = CentroidLoss.forward
+
+    def record(criterion, output, target):
+        seen.append(target.tolist())
+        return forward(criterion, output, target)
+
+    with mock.patch.object(CentroidLoss, "forward", autospec=True, side_effect=record):
+        make_detector(max_epochs=1).fit(X[rows], y[rows], section=section[rows])
+    # batches of 4 normal (1), 3 outlier (0) and 1 known anomaly (-1) crops
+    assert seen and all(sorted(batch) == [-1, 0, 0, 0, 1, 1, 1, 1] for batch in seen)
+
+
+@pytest.fixture(scope="module")
+def two_types():
+    """0.5 s clips of one section of fan and of pump."""
+    X, frame = make_machine_sounds(
+        machine_types=["fan", "pump"], n_sections=1, n_train=8, n_test=4, duration=1.0,
+        domain_shift=False, random_state=0,
+    )  # fmt: skip
+    train = (frame["split"] == "train").to_numpy()
+    meta = {name: frame[name].to_numpy()[train] for name in ("section", "machine_type")}
+    return X[train], meta
+
+
+@pytest.mark.parametrize(
+    ("loss", "alpha"),
+    # Table I: fan 0.1 / 0.1, pump 0.2 / 1.0; no table for the losses alone
+    [("bce+dsad", [0.1, 0.2]), ("bce+ddcsad", [0.1, 1.0]), ("bce", [1.0, 1.0])],
+)
+def test_auto_alpha_takes_table_i_per_machine_type(two_types, loss, alpha):
+    X, meta = two_types
+    detector = make_detector(loss=loss, outliers="dataset", max_epochs=1, batch_ratio=(2, 2, 0))
+    detector.fit(X, **meta)
+    assert detector.sections_.tolist() == [("fan", 0), ("pump", 0)]
+    assert detector.alpha_.tolist() == alpha
+    fixed = make_detector(loss=loss, outliers="dataset", alpha=0.3, max_epochs=1)
+    assert fixed.set_params(batch_ratio=(2, 2, 0)).fit(X, **meta).alpha_.tolist() == [0.3, 0.3]
+
+
 def test_warm_start_continues_the_model_trained_without_anomalies(bearing):
     X, y, section, train, known = bearing
     rows = train | known
@@ -299,7 +342,7 @@ def test_grid_search_over_loss_alpha_and_lambda(bearing):
     assert len(set(np.round(results["mean_test_score"], 6))) > 1
     best = search.best_estimator_
     assert best.nets_[0].criterion_.loss == search.best_params_["loss"]
-    assert best.alpha_ == search.best_params_["alpha"]
+    assert (best.alpha_ == search.best_params_["alpha"]).all()
 
 
 def test_joblib_round_trip_gives_identical_scores(bearing, tmp_path):

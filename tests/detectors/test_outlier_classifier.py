@@ -7,7 +7,8 @@ import sklearn
 import torch
 from sklearn.model_selection import GridSearchCV
 
-from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+from sklasd.datasets import make_machine_sounds
+from sklasd.detectors._outlier_classifier import OutlierClassifierDetector, _data_set_of
 from sklasd.features import LogMel
 from sklasd.metrics import auc, make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
@@ -121,7 +122,9 @@ def test_outliers_of_every_machine_type(one_section):
     section = frame["section"].to_numpy()
     machine_type = frame["machine_type"].to_numpy()
     fit = {"section": section[train], "machine_type": machine_type[train]}
-    with pytest.raises(ValueError, match=r"\('fan', 0\) has no outlier clips.*outliers='all'"):
+    with pytest.raises(
+        ValueError, match=r"\('fan', 0\) has no outlier clips.*outliers='dataset' or 'all'"
+    ):
         make_detector().fit(X[train], **fit)
 
     detector = make_detector(outliers="all", max_epochs=1).fit(X[train], **fit)
@@ -136,6 +139,38 @@ def test_outliers_of_every_machine_type(one_section):
     assert np.isfinite(scores).all()
     with pytest.raises(ValueError, match="pass machine_type"):
         detector.decision_function(X[~train], section=section[~train])
+
+
+def test_outliers_of_the_same_data_set():
+    X, frame = make_machine_sounds(
+        machine_types=["fan", "pump", "valve"], n_sections=2, n_train=4, n_test=0,
+        duration=0.5, domain_shift=False, random_state=0,
+    )  # fmt: skip
+    section = frame["section"].to_numpy()
+    # stand-in for a ToyADMOS machine: the pump clips are labelled ToyCar
+    machine_type = frame["machine_type"].replace({"pump": "ToyCar"}).to_numpy()
+    detector = make_detector(outliers="dataset", max_epochs=1).fit(
+        X, section=section, machine_type=machine_type
+    )
+    assert [group[0] for group in detector.sections_] == ["ToyCar"] * 2 + ["fan"] * 2 + [
+        "valve"
+    ] * 2
+    for group, net in zip(detector.sections_, detector.nets_, strict=True):
+        n_normal, n_outlier = np.bincount(sampler_of(net).labels).tolist()
+        assert n_normal == 4
+        # ToyADMOS: the other ToyCar section; MIMII: the other section and the other type
+        assert n_outlier == (4 if group[0] == "ToyCar" else 3 * 4)
+    with pytest.raises(ValueError, match="outliers='dataset' takes the outliers"):
+        make_detector(outliers="dataset").fit(X, section=section)
+
+
+@pytest.mark.parametrize(
+    ("machine_type", "data_set"),
+    [("ToyCar", "ToyADMOS"), ("ToyConveyor", "ToyADMOS"), ("ToyTrain", "ToyADMOS"),
+     ("fan", "MIMII"), ("valve", "MIMII"), ("gearbox", "MIMII")],
+)  # fmt: skip
+def test_data_set_of_a_machine_type(machine_type, data_set):
+    assert _data_set_of(machine_type) == data_set
 
 
 def test_outliers_all_needs_machine_type(fan):

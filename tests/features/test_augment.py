@@ -8,6 +8,7 @@ import soundfile as sf
 from sklearn.base import clone
 
 from sklasd.features import (
+    FACTORY_NOISE_PROMPTS,
     AudioLDMAugmenter,
     Compose,
     FrequencyMask,
@@ -251,6 +252,18 @@ def test_audioldm_variations_start_from_the_clip_and_are_seeded(tiny_audioldm, m
     assert mel.shape[1] == 8 and mel.shape[0] % 2 == 0  # vocoder bands; padded frames
     quiet = augmenter._mel(np.zeros(4000) + 1e-9, tiny_audioldm)[0, 0].numpy()
     assert mel.max() > quiet.max() + 5  # the sine's energy, in natural-log units
+
+
+def test_audioldm_draws_the_ddim_steps_of_each_variation_from_a_range():
+    augmenter = AudioLDMAugmenter(pipeline="/no/such/audioldm", num_inference_steps=(10, 50))
+    draws = [augmenter._n_inference_steps(rng(seed)) for seed in range(200)]
+    assert min(draws) == 10 and max(draws) == 50  # the paper's Table 2: random in (10, 50)
+    assert AudioLDMAugmenter(pipeline="x", num_inference_steps=7)._n_inference_steps(rng(0)) == 7
+    for bad in [(50, 10), (0, 5), (1.5, 3), (1, 2, 3)]:
+        with pytest.raises(ValueError, match="range \\(low, high\\)"):
+            AudioLDMAugmenter(pipeline="x", num_inference_steps=bad)._n_inference_steps(rng(0))
+    assert len(FACTORY_NOISE_PROMPTS) == 6
+    assert all(prompt.startswith("add ") for prompt in FACTORY_NOISE_PROMPTS)
 
 
 def test_audioldm_reports_a_missing_model_or_package(monkeypatch):

@@ -14,7 +14,45 @@ from sklasd.nn import (
 TINY_V2 = {"input_size": (32, 16), "width_mult": 0.25, "depth_mult": 0.25}
 
 
-def test_mobilenetv2_follows_the_standard_table_with_a_128_d_embedding():
+# Zeng, Liu and Zhou, DCASE 2023 Task 2 technical report, Table 1, transcribed:
+# Operator, t, c, n, s (the first layer of each sequence has stride s).
+ZENG2023_TABLE1_STEM = (None, 32, 1, 2)  # Conv2d 3x3
+ZENG2023_TABLE1_ROWS = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 3, 2),
+    (6, 64, 4, 2),
+    (6, 96, 3, 2),
+    (6, 160, 3, 1),
+    (6, 320, 1, 1),
+)
+ZENG2023_EMBEDDING = 128  # "the output channel of the Conv2d 1x1 layer is set to 128"
+
+
+def test_mobilenetv2_builds_zeng2023_table1():
+    assert tuple(tuple(row) for row in MOBILENETV2_BLOCKS) == ZENG2023_TABLE1_ROWS
+    net = MobileNetV2(n_classes=5, input_size=(64, 301), last_channels=ZENG2023_EMBEDDING)
+    stem, *blocks, last = net.body
+    assert stem[0].kernel_size == (3, 3)
+    assert (stem[0].out_channels, stem[0].stride[0]) == ZENG2023_TABLE1_STEM[1::2]
+    expected = [
+        (t, c, s if index == 0 else 1) for t, c, n, s in ZENG2023_TABLE1_ROWS for index in range(n)
+    ]
+    assert len(blocks) == len(expected) == 17
+    in_channels = stem[0].out_channels
+    for block, (t, c, s) in zip(blocks, expected, strict=True):
+        depthwise = next(
+            m for m in block.modules() if isinstance(m, torch.nn.Conv2d) and m.groups > 1
+        )
+        assert depthwise.out_channels == in_channels * t and depthwise.kernel_size == (3, 3)
+        assert depthwise.stride == (s, s)
+        assert block.block[-1][0].out_channels == c
+        in_channels = c
+    assert last[0].kernel_size == (1, 1) and last[0].out_channels == ZENG2023_EMBEDDING
+    assert net.embed(torch.randn(2, 1, 64, 301)).shape == (2, ZENG2023_EMBEDDING)
+
+
+def test_mobilenetv2_follows_the_table_with_a_128_d_embedding():
     net = MobileNetV2(n_classes=5, input_size=(128, 94)).eval()
     assert net.blocks == MOBILENETV2_BLOCKS
     assert sum(row.repeats for row in net.blocks) == 17

@@ -35,25 +35,32 @@ def _seeded():
         yield
 
 
-# MobileNetV3-Small bneck rows, Howard et al. 2019, Table 2:
-# (kernel, exp size, #out, SE, NL, s). This is what the report says was used.
-HOWARD_SMALL_ROWS = (
-    (3, 16, 16, True, "RE", 2),
-    (3, 72, 24, False, "RE", 2),
-    (3, 88, 24, False, "RE", 1),
-    (5, 96, 40, True, "HS", 2),
-    (5, 240, 40, True, "HS", 1),
-    (5, 240, 40, True, "HS", 1),
-    (5, 120, 48, True, "HS", 1),
-    (5, 144, 48, True, "HS", 1),
-    (5, 288, 96, True, "HS", 2),
-    (5, 576, 96, True, "HS", 1),
-    (5, 576, 96, True, "HS", 1),
+# Wang et al., Applied Sciences 11(23):11128 (2021), Table 1, transcribed row by row:
+# Operator, Exp Size, #out, SE, NL, s. Every bneck is "bneck3 x 3".
+WANG2021_TABLE1_STEM = ("conv3x3", None, 32, False, "HS", 2)
+WANG2021_TABLE1_BNECKS = (
+    (3, 64, 32, False, "RE", 1),
+    (3, 64, 32, False, "RE", 2),
+    (3, 64, 32, False, "RE", 1),
+    (3, 64, 32, True, "RE", 2),
+    (3, 64, 32, True, "RE", 1),
+    (3, 128, 64, True, "RE", 1),
+    (3, 128, 64, False, "HS", 2),
+    (3, 128, 64, False, "HS", 1),
+    (3, 128, 64, False, "HS", 1),
+    (3, 128, 64, False, "HS", 1),
+    (3, 256, 128, True, "HS", 1),
+    (3, 256, 128, True, "HS", 1),
+    (3, 256, 128, True, "HS", 1),
+    (3, 256, 128, True, "HS", 2),
+    (3, 256, 128, True, "HS", 1),
 )
+# conv1x1 512 HS; GDConv (linear); conv1x1 128 (linear)
+WANG2021_TABLE1_TAIL = (512, 128)
 
 
 def test_tables_as_data():
-    assert tuple(tuple(row) for row in MOBILENETV3_ID_BLOCKS) == HOWARD_SMALL_ROWS
+    assert tuple(tuple(row) for row in MOBILENETV3_ID_BLOCKS) == WANG2021_TABLE1_BNECKS
     assert all(isinstance(row, BneckRow) for row in MOBILENETV3_ID_BLOCKS)
     # STgram-MFN's Mobilefacenet_bottleneck_setting (t, c, n, s)
     assert tuple(tuple(row) for row in MOBILEFACENET_BLOCKS) == (
@@ -68,14 +75,16 @@ def _depthwise(block: InvertedResidual) -> nn.Conv2d:
     return next(m for m in block.modules() if isinstance(m, nn.Conv2d) and m.groups > 1)
 
 
-def test_mobilenetv3_body_follows_the_table():
+def test_mobilenetv3_body_follows_wang2021_table1():
     net = MobileNetV3IDNet(n_classes=3)
     stem, *bnecks, last = net.body
-    assert stem[0].out_channels == 16 and stem[0].stride == (2, 2)
+    _, _, stem_out, _, _, stem_stride = WANG2021_TABLE1_STEM
+    assert stem[0].kernel_size == (3, 3)
+    assert stem[0].out_channels == stem_out and stem[0].stride == (stem_stride, stem_stride)
     assert isinstance(stem[2], nn.Hardswish)
-    assert len(bnecks) == len(MOBILENETV3_ID_BLOCKS)
-    in_channels = 16
-    for block, row in zip(bnecks, MOBILENETV3_ID_BLOCKS, strict=True):
+    assert len(bnecks) == len(WANG2021_TABLE1_BNECKS) == 15
+    in_channels = stem_out
+    for block, row in zip(bnecks, map(BneckRow._make, WANG2021_TABLE1_BNECKS), strict=True):
         depthwise = _depthwise(block)
         assert depthwise.kernel_size == (row.kernel_size, row.kernel_size)
         assert depthwise.stride == (row.stride, row.stride)
@@ -83,12 +92,19 @@ def test_mobilenetv3_body_follows_the_table():
         assert block.block[-1][0].out_channels == row.out_channels
         assert any(isinstance(m, SqueezeExcite) for m in block.modules()) == row.se
         activation = nn.ReLU if row.activation == "RE" else nn.Hardswish
+        other = nn.Hardswish if row.activation == "RE" else nn.ReLU
         assert any(isinstance(m, activation) for m in block.modules())
+        # the SE block's inner ReLU is functional, so no other module nonlinearity
+        assert not any(isinstance(m, other) for m in block.modules())
         assert block.residual == (row.stride == 1 and in_channels == row.out_channels)
         in_channels = row.out_channels
-    assert last[0].out_channels == 512 and isinstance(last[2], nn.Hardswish)
-    assert net.gdconv[0].kernel_size == (4, 2) and net.gdconv[0].groups == 512
-    assert net.embedding[0].out_channels == 128 and len(net.embedding) == 2  # linear
+    wide, embedding = WANG2021_TABLE1_TAIL
+    assert last[0].kernel_size == (1, 1) and last[0].out_channels == wide
+    assert isinstance(last[2], nn.Hardswish)
+    assert net.gdconv[0].kernel_size == (4, 2) and net.gdconv[0].groups == wide
+    assert len(net.gdconv) == 2  # linear
+    assert net.embedding[0].out_channels == embedding and len(net.embedding) == 2  # linear
+    assert MobileNetV3IDNet(n_classes=3, stem_channels=16).body[0][0].out_channels == 16
 
 
 def test_mobilefacenet_body_follows_the_table():
@@ -115,7 +131,7 @@ def test_mobilefacenet_body_follows_the_table():
 
 @pytest.mark.parametrize(
     ("cls", "n_params", "feature_size"),
-    [(MobileNetV3IDNet, 991_876, (4, 2)), (MobileFaceNet, 804_740, (8, 4))],
+    [(MobileNetV3IDNet, 757_348, (4, 2)), (MobileFaceNet, 804_740, (8, 4))],
 )
 def test_paper_configuration(cls, n_params, feature_size):
     # counts derived by hand per layer in the class docstrings (4 classes, linear head)
@@ -166,11 +182,12 @@ def test_multipliers_shrink_parameter_counts(cls):
 
 def test_depth_mult_keeps_every_downsampling():
     net = MobileNetV3IDNet(n_classes=2, depth_mult=0.5)
-    # stages of 1, 2, 5 and 3 rows keep 1, 1, 3 and 2 rows
-    assert net.blocks == tuple(MOBILENETV3_ID_BLOCKS[i] for i in (0, 1, 3, 4, 5, 8, 9))
+    # stages of 1, 2, 3, 7 and 2 rows keep 1, 1, 2, 4 and 1 rows
+    kept = (0, 1, 3, 4, 6, 7, 8, 9, 13)
+    assert net.blocks == tuple(MOBILENETV3_ID_BLOCKS[i] for i in kept)
     assert net.feature_size == (4, 2)
     net = MobileNetV3IDNet(n_classes=2, depth_mult=0.01)
-    assert [row.stride for row in net.blocks] == [2, 2, 2, 2]
+    assert [row.stride for row in net.blocks] == [1, 2, 2, 2, 2]
     mfn = MobileFaceNet(n_classes=2, depth_mult=0.5)
     assert [row.repeats for row in mfn.blocks] == [1, 1, 1]
     assert mfn.feature_size == (8, 4)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from sklasd.nn import _centroid_losses, _resnet38, _rfr_cnn
 from sklasd.nn._centroid_losses import (
+    CENTROID_ALPHA,
     CENTROID_LOSSES,
     CentroidLoss,
     centroid_score,
@@ -268,26 +269,31 @@ def test_resnet38_rejects_wrong_input():
 # ----------------------------------------------------------------------------- losses
 
 
-def manual_loss(logit, z, y, c_p, c_n, name, lambda_, eta, eps):
-    y = y.float()
-    d_p = ((z - c_p) ** 2).sum(1)
-    d_n = ((z - c_n) ** 2).sum(1)
-    bce = -(y * torch.log(torch.sigmoid(logit)) + (1 - y) * torch.log(1 - torch.sigmoid(logit)))
-    dsad = y * d_p + (1 - y) * eta / (d_p + eps)
-    ddcsad = y * (d_p + eta / (d_n + eps)) + (1 - y) * (d_n + eta / (d_p + eps))
+def manual_loss(logit, z, target, c_p, c_n, name, lambda_, eta, eps):
+    """Eqs. (1)-(4) of Kuroyanagi et al. with y = +1 / -1 written as powers of distances."""
+    n_plus_m = len(target)
+    sign = torch.where(target == 1, 1.0, -1.0).double()  # y~ = +1, y = -1, y~ = -1
+    weight = torch.where(target == 0, 1.0, eta).double()  # eta on the target machine's clips
+    d_p = ((z - c_p) ** 2).sum(1) + eps * (sign < 0)
+    d_n = ((z - c_n) ** 2).sum(1) + eps * (sign > 0)
+    u = (sign > 0).double()
+    p = torch.sigmoid(logit)
+    bce = -(u * torch.log(p) + (1 - u) * torch.log(1 - p)).sum() / n_plus_m
+    dsad = (weight * d_p**sign).sum() / n_plus_m
+    ddcsad = (weight * (d_p**sign + d_n ** (-sign))).sum() / n_plus_m
     return {
-        "bce": bce.mean(),
-        "dsad": dsad.mean(),
-        "ddcsad": ddcsad.mean(),
-        "bce+dsad": bce.mean() + lambda_ * dsad.mean(),
-        "bce+ddcsad": bce.mean() + lambda_ * ddcsad.mean(),
+        "bce": bce,
+        "dsad": dsad,
+        "ddcsad": ddcsad,
+        "bce+dsad": bce + lambda_ * dsad,
+        "bce+ddcsad": bce + lambda_ * ddcsad,
     }[name]
 
 
 @pytest.mark.parametrize("name", CENTROID_LOSSES)
 def test_centroid_loss_formulas(name):
     logit, z = torch.randn(10, dtype=torch.float64), torch.randn(10, 4, dtype=torch.float64)
-    y = torch.tensor([1, 0] * 5)
+    y = torch.tensor([1, 0, -1, 1, 0] * 2)
     criterion = CentroidLoss(embedding_dim=4, loss=name, lambda_=0.7, eta=1.5, eps=1e-3)
     c_p, c_n = torch.randn(4), torch.randn(4)
     criterion.set_centroids(c_p, c_n)
@@ -365,18 +371,57 @@ def test_ddcsad_pulls_each_class_to_its_centroid_and_away_from_the_other():
     assert not torch.isclose(criterion((torch.zeros(12), z), y), loss)
 
 
-def test_eta_scales_the_push_on_outliers():
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    # 1-D embeddings z = 1 (normal), 3 (outlier), 0.5 (known anomaly); c_p = 0, c_n = 2;
+    # eta = 2, so d_p = 1, 9, 0.25 and d_n = 1, 1, 2.25:
+    # Eq. (2): (2 * 1 + 1 / 9 + 2 / 0.25) / 3
+    # Eq. (3): (2 * (1 + 1 / 1) + (1 + 1 / 9) + 2 * (2.25 + 1 / 0.25)) / 3
+    [("dsad", (2 + 1 / 9 + 8) / 3), ("ddcsad", (4 + (1 + 1 / 9) + 12.5) / 3)],
+)
+def test_centroid_losses_on_a_hand_computed_case(name, expected):
+    criterion = CentroidLoss(embedding_dim=1, loss=name, eta=2.0, eps=1e-12)
+    criterion.set_centroids(torch.zeros(1), torch.full((1,), 2.0))
+    z = torch.tensor([[1.0], [3.0], [0.5]], dtype=torch.float64)
+    loss = criterion((torch.zeros(3), z), torch.tensor([1, 0, -1]))
+    assert loss.item() == pytest.approx(expected, rel=1e-9)
+
+
+def test_eta_weighs_the_target_machine_clips_not_the_outliers():
     z = torch.randn(6, 4, requires_grad=True)
-    y = torch.tensor([0, 0, 0, 1, 1, 1])
+    y = torch.tensor([0, 0, 1, 1, -1, -1])  # outliers, normal, known anomalies
     grads = {}
     for eta in (0.0, 1.0, 3.0):
         criterion = CentroidLoss(embedding_dim=4, loss="dsad", eta=eta)
         criterion.set_centroids(torch.zeros(4), torch.zeros(4))
         (grad,) = torch.autograd.grad(criterion((torch.zeros(6), z), y), z)
         grads[eta] = grad
-    assert torch.equal(grads[0.0][:3], torch.zeros(3, 4))  # no push without eta
-    torch.testing.assert_close(grads[3.0][:3], 3 * grads[1.0][:3])
-    torch.testing.assert_close(grads[3.0][3:], grads[0.0][3:])  # the pull ignores eta
+    torch.testing.assert_close(grads[3.0][:2], grads[0.0][:2])  # outliers ignore eta
+    assert bool(grads[0.0][:2].abs().sum() > 0)  # ... and are still pushed away
+    assert torch.equal(grads[0.0][2:], torch.zeros(4, 4))  # target clips weigh eta
+    torch.testing.assert_close(grads[3.0][2:], 3 * grads[1.0][2:])
+
+
+def test_dsad_keeps_its_centroid_and_ddcsad_updates_both():
+    assert not CentroidLoss(embedding_dim=2, loss="dsad").updates_centroids
+    assert not CentroidLoss(embedding_dim=2, loss="bce+dsad").updates_centroids
+    assert CentroidLoss(embedding_dim=2, loss="ddcsad").updates_centroids
+    assert CentroidLoss(embedding_dim=2, loss="bce+ddcsad").updates_centroids
+
+
+def test_alpha_table_is_kuroyanagi_table_i():
+    # Kuroyanagi et al. (EUSIPCO 2021), Table I, transcribed:
+    # Method  fan  pump  slider  ToyCar  ToyConv.  valve
+    table = {
+        "bce+dsad": (0.1, 0.2, 0.0, 0.0, 0.0, 0.0),
+        "bce+ddcsad": (0.1, 1.0, 1.0, 0.1, 0.0, 1.0),
+    }
+    machine_types = ("fan", "pump", "slider", "ToyCar", "ToyConveyor", "valve")
+    assert {
+        loss: tuple(CENTROID_ALPHA[loss][machine] for machine in machine_types)
+        for loss in CENTROID_ALPHA
+    } == table
+    assert all(set(row) == set(machine_types) for row in CENTROID_ALPHA.values())
 
 
 @pytest.mark.parametrize("centroid", ["dsad", "ddcsad"])
@@ -426,6 +471,9 @@ def test_class_centroids():
     assert torch.equal(c_p, torch.tensor([2.0, 1.0])) and torch.equal(c_n, z[2])
     with pytest.raises(ValueError, match="at least one outlier"):
         class_centroids(z, torch.tensor([1, 1, 1]))
+    # known anomalies (-1) join the outlier centroid
+    c_p, c_n = class_centroids(z, torch.tensor([1, 0, -1]))
+    assert torch.equal(c_p, z[0]) and torch.equal(c_n, z[1:].mean(0))
 
 
 def test_centroid_loss_logits_and_input_checks():
@@ -437,8 +485,8 @@ def test_centroid_loss_logits_and_input_checks():
         criterion(logit, y)
     with pytest.raises(ValueError, match=r"embedding must have shape \(batch, 2\)"):
         criterion((logit, torch.randn(3, 5)), y)
-    with pytest.raises(ValueError, match="1 \\(normal\\) and 0 \\(outlier\\) only"):
-        criterion((logit, z), torch.tensor([1, -1, 0]))
+    with pytest.raises(ValueError, match="1 \\(normal\\), 0 \\(outlier\\) and -1"):
+        criterion((logit, z), torch.tensor([1, 2, 0]))
     with pytest.raises(ValueError, match="loss must be one of"):
         CentroidLoss(embedding_dim=2, loss="svdd")
     with pytest.raises(ValueError, match="eta"):

@@ -162,7 +162,18 @@ def test_rcmae_net_output_and_views():
     assert predicted.shape == target.shape == (2, 16, 16)
     assert mask.sum(1).tolist() == [8.0, 8.0]
     assert not torch.allclose(z, z_view)
-    torch.testing.assert_close(net(x)[3], net(x)[4])  # a single tensor is its own view
+    # a single tensor is its own view; both branches see masked input
+    unmasked = RCMAENet(**TINY, mask_ratio=0.0, decoder_dim=8, decoder_depth=1,
+                        decoder_heads=2, projection_dim=8).eval()  # fmt: skip
+    torch.testing.assert_close(unmasked(x)[3], unmasked(x)[4])
+    torch.testing.assert_close(unmasked(x)[3], unmasked.projector(unmasked.embed(x)))
+    _, _, mask, z, _ = net((x, x))
+    tokens = net.encoder.patch_tokens(x)
+    # the patches the masking kept, in patch order
+    visible = torch.stack([tokens[i][mask[i] == 0] for i in range(len(x))])
+    encoded = net.encoder.encode(visible)
+    # the class token pooling does not depend on the order of the visible patches
+    torch.testing.assert_close(z, net.projector(net.encoder.pool(encoded)), atol=1e-5, rtol=1e-4)
     with pytest.raises(ValueError, match="mask_ratio"):
         RCMAENet(**TINY, mask_ratio=1.0)
 
@@ -207,13 +218,16 @@ def test_vcr_terms():
     vcr = VarianceCovarianceLoss()
     assert vcr(wide) < 0.1  # spread and nearly uncorrelated
     narrow = wide / 12  # std 0.1: hinge 0.9 per dimension
-    variance_only = VarianceCovarianceLoss(covariance_weight=0.0)
+    variance_only = VarianceCovarianceLoss(variance_weight=1.0, covariance_weight=0.0)
     assert abs(variance_only(narrow).item() - 0.9) < 0.02
     correlated = torch.cat([wide[:, :1]] * 4, dim=1)
-    covariance_only = VarianceCovarianceLoss(variance_weight=0.0)
+    covariance_only = VarianceCovarianceLoss(variance_weight=0.0, covariance_weight=1.0)
     var = correlated[:, 0].var()
     expected = 12 * var**2 / 4  # 12 off-diagonal entries equal to the variance, over d=4
     torch.testing.assert_close(covariance_only(correlated), expected, rtol=1e-4, atol=1e-4)
+    # Eq. (7): L_VCR = (v(Z) + c(Z)) / 2
+    z = torch.randn(16, 4, generator=rng)
+    torch.testing.assert_close(vcr(z), (variance_only(z) + covariance_only(z)) / 2)
     with pytest.raises(ValueError, match="batch >= 2"):
         vcr(torch.randn(1, 4))
 
@@ -240,7 +254,7 @@ def test_rcmae_loss_is_the_weighted_sum():
     loss = RCMAELoss(contrastive_weight=0.2, vcr_weight=0.5, mae_weight=0.3, temperature=0.1)
     expected = (
         0.2 * InfoNCELoss(temperature=0.1)(z, z_view)
-        + 0.5 * (VarianceCovarianceLoss()(z) + VarianceCovarianceLoss()(z_view))
+        + 0.5 * (VarianceCovarianceLoss()(z) + VarianceCovarianceLoss()(z_view)) / 2
         + 0.3 * masked_mse(predicted, patches, mask)
     )
     torch.testing.assert_close(loss((predicted, patches, mask, z, z_view)), expected)

@@ -317,3 +317,42 @@ def test_named_tuple_outputs_survive_skorchs_device_transfer():
     ).fit(RandomCrops(X, y, n_frames=8), y)
     logit, embedding = net.forward(X[:, :, :, :8], device="cpu")
     assert logit.shape == (16,) and embedding.shape == (16, 6)
+
+
+def test_centroids_start_at_the_initial_networks_class_means():
+    X, y = make_data()
+    seen = []
+
+    class RecordAtStart(Callback):
+        def on_train_begin(self, net, X=None, y=None, **kwargs):
+            seen.append((net.criterion_.c_p.clone(), net.criterion_.c_n.clone()))
+
+    torch.manual_seed(0)
+    net = make_net(
+        TinyBinaryNet,
+        criterion=CentroidLoss,
+        criterion__embedding_dim=6,
+        max_epochs=1,
+        callbacks=[("record", RecordAtStart())],
+    )
+    net.initialize()
+    crops = RandomCrops(X, y, n_frames=8, seed=0)
+    expected = class_centroids(torch.from_numpy(net.embed(crops)), torch.from_numpy(y))
+    net.partial_fit(crops, y)
+    torch.testing.assert_close(seen[0][0], expected[0])
+    torch.testing.assert_close(seen[0][1], expected[1])
+
+
+@pytest.mark.parametrize("loss", ["dsad", "bce+dsad"])
+def test_the_dsad_centroid_stays_where_training_started(loss):
+    X, y = make_data()
+    torch.manual_seed(0)
+    net = make_net(
+        TinyBinaryNet, criterion=CentroidLoss, criterion__embedding_dim=6, criterion__loss=loss
+    )
+    net.initialize()
+    crops = RandomCrops(X, y, n_frames=8, seed=0)
+    start = class_centroids(torch.from_numpy(net.embed(crops)), torch.from_numpy(y))[0]
+    net.partial_fit(crops, y)
+    assert len(net.history) == 3
+    torch.testing.assert_close(net.criterion_.c_p, start)
