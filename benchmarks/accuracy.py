@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=None)
     parser.add_argument("--regimes", nargs="+", default=None)
     parser.add_argument("--systems", nargs="+", default=None)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--csv", type=Path, default=None, help="also write every run here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -77,7 +77,7 @@ class AutoencoderDetector(BaseDetector):
         Consecutive frames stacked into one vector.
     score : {"mse", "selective_mahalanobis"}, default="selective_mahalanobis"
         The anomaly score, as above.
-    max_vectors : int or None, default=20000
+    max_vectors : int or None, default=10000
         At most this many training vectors (drawn at random, without replacement)
         train the network, which bounds the training time on long recordings;
         None uses all.
@@ -158,7 +158,7 @@ class AutoencoderDetector(BaseDetector):
         net: Any = None,
         n_context: int = 5,
         score: str = "selective_mahalanobis",
-        max_vectors: int | None = 20000,
+        max_vectors: int | None = 10000,
         random_state: Any = None,
         device: str | None = None,
         contamination: str | float = "gamma",

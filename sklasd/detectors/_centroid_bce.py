@@ -176,8 +176,10 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         batch sampler are set by the detector.
     n_frames : int, default=64
         Crop (segment) length in frames, at least 32, in training and inference
-        (the paper: 256, four times slower on a CPU). Clips need at least
-        ``n_frames`` frames.
+        (the paper: 256, four times slower on a CPU). Clips shorter than that
+        are used whole: the crop length ``n_frames_`` is ``min(n_frames, frames
+        of the training clips)``, and clips
+        scored later need at least ``n_frames_`` frames.
     n_segments : int, default=10
         Segments per clip at inference (the paper: 10).
     max_epochs : int, default=20
@@ -213,6 +215,9 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     ----------
     features_ : transformer
         The fitted feature transformer.
+    n_frames_ : int
+        The crop length used: ``n_frames``, or the training clips' length where
+        they are shorter.
     nets_ : list of BinaryNet
         The trained network of every group, aligned with ``sections_``;
         ``nets_[i].criterion_.c_p`` and ``.c_n`` hold its final centroids.
@@ -409,7 +414,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     def _proba_distance(self, index: int, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment-averaged ``p`` and ``d = ||z - c_p||^2`` of clips of group ``index``."""
-        crops = SegmentCrops(features, n_frames=self.n_frames, n_segments=self.n_segments)
+        crops = SegmentCrops(features, n_frames=self.n_frames_, n_segments=self.n_segments)
         net = self.nets_[index]
         logit, embedding = self._crop_outputs(index, crops, "forward")
         with torch.no_grad():

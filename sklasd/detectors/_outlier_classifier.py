@@ -95,7 +95,8 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         data_sets = np.array([_data_set_of(value) for value in types.tolist()])
 
         self.features_ = clone(LogMel() if self.features is None else self.features)
-        features = check_features(self.features_.fit_transform(X, y), n_frames=self.n_frames)
+        features = check_features(self.features_.fit_transform(X, y))
+        self.n_frames_ = min(self.n_frames, features.shape[-1])
         _, self.n_channels_in_, self.n_bands_in_, _ = features.shape
         seeds = spawn_seeds(self.random_state, len(self.sections_))
         self.nets_ = []
@@ -132,7 +133,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
             net.set_params(device=self.device)
         net.set_params(
             module__in_channels=self.n_channels_in_,
-            module__input_size=(self.n_bands_in_, self.n_frames),
+            module__input_size=(self.n_bands_in_, self.n_frames_),
             max_epochs=self.max_epochs,
             lr=self.lr,
             verbose=self.verbose,
@@ -159,7 +160,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
                 labels, self._batch_counts(labels), seed=seed
             )
         )
-        crops = RandomCrops(features, target, n_frames=self.n_frames, seed=seed)
+        crops = RandomCrops(features, target, n_frames=self.n_frames_, seed=seed)
         if resume:
             net.partial_fit(crops, target)
         else:
@@ -177,7 +178,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         return check_clips(X)
 
     def _score_samples(self, X, *, section):
-        features = check_features(self.features_.transform(X), n_frames=self.n_frames)
+        features = check_features(self.features_.transform(X), n_frames=self.n_frames_)
         return self._scores(features, self._section_indices(section, len(features)))
 
     def _scores(self, features: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -267,8 +268,10 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
         ``benchmarks/bench_outlier_exposure.py``).
         ``in_channels`` and ``input_size`` are set from the data.
     n_frames : int, default=64
-        Crop length in frames, in training and inference (at least 16); clips
-        need at least ``n_frames`` frames.
+        Crop length in frames, in training and inference (at least 16).
+        Clips shorter than that are used whole: the crop length
+        ``n_frames_`` is ``min(n_frames, frames of the training clips)``, and clips
+        scored later need at least ``n_frames_`` frames.
     inference_hop : int or None, default=None
         Frames between the starts of a clip's crops at inference; None means
         ``n_frames`` (crops tiling the clip).
@@ -299,6 +302,9 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
     ----------
     features_ : transformer
         The fitted feature transformer.
+    n_frames_ : int
+        The crop length used: ``n_frames``, or the training clips' length where
+        they are shorter.
     nets_ : list of BinaryNet
         The trained network of every group, aligned with ``sections_``
         (``nets_[i].history`` holds its training history).
@@ -397,7 +403,7 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
 
     def _group_scores(self, index: int, features: np.ndarray) -> np.ndarray:
         crops = SlidingCrops(
-            features, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames
+            features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )
         proba = self._crop_outputs(index, crops, "predict_proba")[:, 1]
         return proba.reshape(len(features), crops.n_crops).mean(axis=1)

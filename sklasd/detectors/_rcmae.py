@@ -180,7 +180,9 @@ class RCMAEPretrainer(
         from the data.
     n_frames : int, default=64
         Crop length in frames, in training and inference (64 frames at hop 512
-        and 16 kHz are 2 s).
+        and 16 kHz are 2 s). Clips shorter than that are used whole: the crop length
+        ``n_frames_`` is ``min(n_frames, frames of the training clips)``, and clips
+        scored later need at least ``n_frames_`` frames.
     augmentation : "specaugment", callable or None, default="specaugment"
         What makes a crop's view differ from the crop, per crop and epoch:
         ``"specaugment"`` is ``Compose([TimeMask(max_width=0.2, n_masks=2),
@@ -205,6 +207,9 @@ class RCMAEPretrainer(
     ----------
     features_ : transformer
         The fitted feature transformer.
+    n_frames_ : int
+        The crop length used: ``n_frames``, or the training clips' length where
+        they are shorter.
     net_ : ClassifierNet
         The pre-trained net (``net_.module_.encoder`` is the ViT encoder,
         ``net_.history`` the training history).
@@ -315,7 +320,8 @@ class RCMAEPretrainer(
         seed, view_seed = spawn_seeds(self.random_state, 2)
         default = LogMel(n_fft=1024, hop_length=512, n_mels=128, fmin=50.0, fmax=8000.0)
         self.features_ = clone(default if self.features is None else self.features)
-        features = check_features(self.features_.fit_transform(X), n_frames=self.n_frames)
+        features = check_features(self.features_.fit_transform(X))
+        self.n_frames_ = min(self.n_frames, features.shape[-1])
         views = self._views(X, view_seed)
         self.n_channels_in_, self.n_bands_in_ = features.shape[1:3]
         augmentation = self.augmentation
@@ -326,11 +332,11 @@ class RCMAEPretrainer(
             net.set_params(device=self.device)
         net.set_params(
             module__in_channels=self.n_channels_in_,
-            module__input_size=(self.n_bands_in_, self.n_frames),
+            module__input_size=(self.n_bands_in_, self.n_frames_),
             callbacks=[*(net.callbacks or []), ("seed_epochs", SeedEpochs(seed))],
         )
         dataset = PairedCrops(
-            features, views, n_frames=self.n_frames, augmentation=augmentation, seed=seed
+            features, views, n_frames=self.n_frames_, augmentation=augmentation, seed=seed
         )
         with private_torch_rng(net.device, seed):
             net.fit(dataset, None)
@@ -355,7 +361,7 @@ class RCMAEPretrainer(
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
-        features = check_features(features, n_frames=self.n_frames)
+        features = check_features(features, n_frames=self.n_frames_)
         if features.shape[1:3] != (self.n_channels_in_, self.n_bands_in_):
             raise ValueError(
                 f"The features have {features.shape[1]} channel(s) and {features.shape[2]} "
@@ -363,7 +369,7 @@ class RCMAEPretrainer(
                 f"{self.n_bands_in_}."
             )
         crops = SlidingCrops(
-            features, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames
+            features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )
         with private_torch_rng(self.net_.device):
             embeddings = self.net_.embed(crops)

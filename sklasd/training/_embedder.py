@@ -126,7 +126,10 @@ class NetEmbedder(
     n_frames : int, default=64
         Crop length in frames, in training and inference (64 frames of a 10 s
         clip at hop 512 and 16 kHz are 2 s; crops train several times faster than
-        whole clips on a CPU). Clips must have at least ``n_frames`` frames.
+        whole clips on a CPU). Clips shorter than that are used whole: the crop
+        length ``n_frames_`` is ``min(n_frames, frames of the training clips)``
+        (e.g. 32 frames for 1 s clips at hop 512), and clips scored later need at
+        least ``n_frames_`` frames.
     inference_hop : int or None, default=None
         Frames between the starts of the crops of a clip at inference; None
         means ``n_frames`` (crops that tile the clip, the last one overlapping
@@ -158,6 +161,9 @@ class NetEmbedder(
     ----------
     net_ : ClassifierNet
         The trained net (``net_.history`` holds the training history).
+    n_frames_ : int
+        The crop length used: ``n_frames``, or the training clips' length where
+        they are shorter.
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels: sections, attribute labels, or (section, attribute)
         tuples in an object array.
@@ -385,7 +391,8 @@ class NetEmbedder(
                 "a net with callbacks='disable' cannot take them."
             )
         triplet_weight, attribute_weight = net._loss_weights()
-        X = check_features(X, n_frames=self.n_frames)
+        X = check_features(X)
+        self.n_frames_ = min(self.n_frames, X.shape[-1])
         n_samples = X.shape[0]
         y = check_labels(y, n_samples)
         keys = self._class_keys(section, attributes, n_samples)
@@ -427,7 +434,7 @@ class NetEmbedder(
         net.set_params(
             module__n_classes=len(self.classes_),
             module__in_channels=self.n_channels_in_,
-            module__input_size=(self.n_bands_in_, self.n_frames),
+            module__input_size=(self.n_bands_in_, self.n_frames_),
             callbacks=callbacks,
         )
         target = target.astype(np.int64)
@@ -446,17 +453,17 @@ class NetEmbedder(
             crop_target = np.column_stack([target, codes])
         with private_torch_rng(net.device, seed):
             # The classes (first column) stratify the validation split.
-            net.fit(RandomCrops(X, crop_target, n_frames=self.n_frames, seed=seed), target)
+            net.fit(RandomCrops(X, crop_target, n_frames=self.n_frames_, seed=seed), target)
             if self.recompute_bn:
                 self._recompute_bn(net, X)
             self.net_ = net
-            self.n_features_out_ = net.embed(X[:1, ..., : self.n_frames]).shape[1]
+            self.n_features_out_ = net.embed(X[:1, ..., : self.n_frames_]).shape[1]
         return self
 
     def _recompute_bn(self, net: ClassifierNet, X: np.ndarray) -> None:
         """Batch-normalisation statistics of ``net``'s module averaged over the inference
         crops of ``X`` (a no-op for modules without batch normalisation)."""
-        crops = SlidingCrops(X, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames)
+        crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
         batch_size = len(crops) if net.batch_size == -1 else net.batch_size
         loader = torch.utils.data.DataLoader(
             crops, batch_size=batch_size, drop_last=len(crops) % batch_size == 1
@@ -472,14 +479,14 @@ class NetEmbedder(
     def _crop_outputs(self, X, method: str) -> np.ndarray:
         """Output of ``net_.<method>`` on every crop, shape (n_clips, n_crops, ...)."""
         check_is_fitted(self)
-        X = check_features(X, n_frames=self.n_frames)
+        X = check_features(X, n_frames=self.n_frames_)
         if X.shape[1:3] != (self.n_channels_in_, self.n_bands_in_):
             raise ValueError(
                 f"X has {X.shape[1]} channel(s) and {X.shape[2]} band(s), but NetEmbedder "
                 f"was fitted on {self.n_channels_in_} channel(s) and {self.n_bands_in_} "
                 "band(s)."
             )
-        crops = SlidingCrops(X, n_frames=self.n_frames, hop=self.inference_hop or self.n_frames)
+        crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
         with private_torch_rng(self.net_.device):
             outputs = getattr(self.net_, method)(crops)
         return outputs.reshape(X.shape[0], crops.n_crops, -1)

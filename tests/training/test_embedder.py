@@ -145,8 +145,10 @@ def test_invalid_input(make_embedder, features):
         make_embedder().fit(X, section=np.zeros(16, int))
     with pytest.raises(ValueError, match="section has 3 values but X has 16 clips"):
         make_embedder().fit(X, section=[0, 1, 0])
-    with pytest.raises(ValueError, match=r"40 frames, fewer than n_frames=64"):
-        make_embedder(n_frames=64).fit(X, section=section)
+    short_clips = make_embedder(n_frames=64).fit(X, section=section)
+    assert short_clips.n_frames_ == 40  # clips shorter than n_frames train whole
+    with pytest.raises(ValueError, match=r"20 frames, fewer than n_frames=40"):
+        short_clips.transform(X[..., :20])
     with pytest.raises(ValueError, match="anomaly labels"):
         make_embedder().fit(X, section * 2, section=section)
     with pytest.raises(InvalidParameterError, match="target"):
