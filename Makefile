@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links /opt/wheels,)
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench bench-accuracy docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
+
+# Every detector with its defaults against the reference systems (under an hour; QUICK=1: minutes).
+bench-accuracy: $(STAMP)
+	cd benchmarks && ../$(PY) accuracy.py $(if $(QUICK),--quick,)
 
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
