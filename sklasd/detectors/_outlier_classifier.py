@@ -107,6 +107,9 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
                 "dataset": data_sets == data_sets[own][0],
                 "all": np.ones(n_samples, dtype=bool),
             }[self.outliers]
+            if self.outliers == "machine_type" and not (~own & normal & pool).any():
+                # One section per machine type (DCASE 2023+): the other types' clips.
+                pool = np.ones(n_samples, dtype=bool)
             kind = np.full(n_samples, _UNUSED)
             kind[~own & normal & pool] = _OUTLIER
             kind[own & normal] = _NORMAL
@@ -118,9 +121,9 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
             if not (kind == _OUTLIER).any():
                 raise ValueError(
                     f"{where} has no outlier clips: no other section of its "
-                    f"{'machine type' if self.outliers == 'machine_type' else 'data set'} "
-                    "holds normal training clips; use outliers='dataset' or 'all' with clips "
-                    "of other machine types."
+                    f"{'machine type' if self.outliers != 'dataset' else 'data set'} "
+                    "holds normal training clips; pass the clips of other machine types "
+                    "with machine_type=..., or use outliers='all'."
                 )
             rows = np.flatnonzero(kind != _UNUSED)
             self.nets_.append(self._train_group(features[rows], kind[rows], seed))
@@ -253,7 +256,9 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
         Where the outliers of a section come from: the other sections of its
         machine type; those and all sections of the other machine types of its
         source data set; or all other sections of all machine types. The last
-        two need ``machine_type`` in ``fit``.
+        two need ``machine_type`` in ``fit``. With ``"machine_type"``, a section
+        that is the only one of its machine type (DCASE 2023 to 2025 data) takes
+        the clips of the other machine types as outliers instead.
     stage_weights : sequence of 3 float, default=(0.1, 0.3, 0.6)
         Weights ``(w1, w2, w3)`` of the stage probabilities, with
         ``0 <= w1 < w2 < w3`` and summing to 1

@@ -122,12 +122,13 @@ def test_outliers_of_every_machine_type(one_section):
     section = frame["section"].to_numpy()
     machine_type = frame["machine_type"].to_numpy()
     fit = {"section": section[train], "machine_type": machine_type[train]}
-    with pytest.raises(
-        ValueError, match=r"\('fan', 0\) has no outlier clips.*outliers='dataset' or 'all'"
-    ):
-        make_detector().fit(X[train], **fit)
-
-    detector = make_detector(outliers="all", max_epochs=1).fit(X[train], **fit)
+    # one section per machine type: the default takes the other types' clips, as "all" does
+    for outliers in ("machine_type", "all"):
+        detector = make_detector(outliers=outliers, max_epochs=1).fit(X[train], **fit)
+        assert len(detector.nets_) == 2
+    with pytest.raises(ValueError, match=r"at least two sections"):
+        fan = machine_type[train] == "fan"
+        make_detector().fit(X[train][fan], section=section[train][fan])
     assert detector.sections_.tolist() == [("fan", 0), ("valve", 0)]
     assert detector.machine_types_.tolist() == ["fan", "valve"]
     for net, own_type in zip(detector.nets_, ["fan", "valve"], strict=True):
