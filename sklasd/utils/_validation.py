@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 __all__ = ["check_clips", "check_labels", "check_metadata_array", "check_section"]
@@ -246,3 +248,18 @@ def _integer_dtype(X: Any) -> np.dtype | None:
     if dtype is None or not isinstance(dtype, np.dtype) or dtype.kind not in "iub":
         return None
     return dtype
+
+
+def _check_routing_for(estimator: Any, method: str, params: dict, *, caller: str) -> None:
+    """Refuse, with the fix, metadata bound for a Pipeline while metadata routing is off.
+
+    A Pipeline passes metadata such as ``section`` on to its steps only with routing on;
+    off, it raises a message that suggests ``<step>__<param>`` names instead.
+    """
+    if params and isinstance(estimator, Pipeline) and not _routing_enabled():
+        raise ValueError(
+            f"{caller} would pass {sorted(params)} to {method} of a Pipeline, but metadata "
+            "routing is off, so the Pipeline cannot take it. Call "
+            "sklearn.set_config(enable_metadata_routing=True) first (or run inside "
+            "sklearn.config_context(enable_metadata_routing=True))."
+        )
