@@ -313,13 +313,13 @@ def _scan(root, layout, machine_types):
 
 def _section_number(digits, path):
     """The section (machine ID) number written as ``digits`` in the name of ``path``."""
-    section = int(digits)
-    if section > MAX_SECTION:
+    # Checked by length first: int() of thousands of digits is slow, then refused.
+    if len(digits.lstrip("0")) > len(str(MAX_SECTION)) or int(digits) > MAX_SECTION:
         raise DatasetError(
-            f"Clip {path!r} has section (machine ID) number {digits}, out of range "
+            f"{path!r} has section (machine ID) number {digits}, out of range "
             f"(0-{MAX_SECTION}); DCASE and MIMII names use two digits, e.g. section_00."
         )
-    return section
+    return int(digits)
 
 
 def _parse_mimii(folder, wavs):

@@ -76,20 +76,27 @@ def check_metadata_array(values: Any, n_samples: int, *, name: str) -> np.ndarra
             f"{name} has missing values at positions {positions[:10].tolist()}; "
             "every clip needs a value."
         )
+    # A list of ints and strings becomes an array of strings ("0" beside "01"), an
+    # object array cannot be sorted: either way the groups would be wrong.
     if array.dtype == object:
-        is_text = np.array([isinstance(value, str | bytes) for value in array])
-        is_number = np.array(
-            [isinstance(value, int | float | np.number) and not isinstance(value, bool)
-             for value in array]
-        )  # fmt: skip
-        if is_text.any() and is_number.any():
-            text, number = array[np.argmax(is_text)], array[np.argmax(is_number)]
-            raise ValueError(
-                f"{name} mixes numbers and strings (e.g. {number!r} at position "
-                f"{np.argmax(is_number)} and {text!r} at position {np.argmax(is_text)}); "
-                f"give every clip the same kind of value, e.g. all ints: "
-                f"[int(value) for value in {name}]."
-            )
+        items = array
+    elif array.dtype.kind in "US" and not hasattr(values, "dtype"):
+        items = list(values)
+    else:
+        return array
+    is_text = np.array([isinstance(value, str | bytes) for value in items])
+    is_number = np.array(
+        [isinstance(value, int | float | np.number) and not isinstance(value, bool)
+         for value in items]
+    )  # fmt: skip
+    if is_text.any() and is_number.any():
+        text, number = items[np.argmax(is_text)], items[np.argmax(is_number)]
+        raise ValueError(
+            f"{name} mixes numbers and strings (e.g. {number!r} at position "
+            f"{np.argmax(is_number)} and {text!r} at position {np.argmax(is_text)}); "
+            f"give every clip the same kind of value, e.g. all ints: "
+            f"[int(value) for value in {name}]."
+        )
     return array
 
 
