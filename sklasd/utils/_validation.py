@@ -246,8 +246,12 @@ def check_clips(X: Any) -> list[str] | np.ndarray:
 
 def _integer_dtype(X: Any) -> np.dtype | None:
     """The dtype of ``X`` when it holds integers (or booleans), else None."""
-    dtype = getattr(X, "dtype", None)
-    if dtype is None and not isinstance(X, pd.DataFrame):
+    if isinstance(X, pd.DataFrame):
+        dtypes = set(X.dtypes)
+        dtype = dtypes.pop() if len(dtypes) == 1 else None
+    elif hasattr(X, "dtype"):
+        dtype = X.dtype
+    else:
         try:
             dtype = np.asarray(X).dtype
         except ValueError:  # ragged: check_array says so
