@@ -433,6 +433,16 @@ def test_a_failed_run_puts_the_previous_complete_run_back(tmp_path):
     assert check_run_folder(tmp_path) == before
 
 
+def test_a_manifest_that_cannot_be_written_puts_the_previous_run_back(tmp_path):
+    before = complete_run(tmp_path, **{"a.csv": "1\n"})
+    full = OSError(28, "No space left on device")
+    with mock.patch.object(RunFolder, "_write_manifest", side_effect=full):
+        with pytest.raises(OSError, match="No space"):
+            with RunFolder(tmp_path, overwrite=True) as run:
+                run.write_text("a.csv", "new\n")
+    assert check_run_folder(tmp_path) == before
+
+
 def test_a_failed_first_run_leaves_a_folder_marked_incomplete(tmp_path):
     with pytest.raises(OSError, match="No space"):
         with RunFolder(tmp_path) as run:

@@ -39,7 +39,7 @@ _INCOMPLETE_NAME = "RUN_INCOMPLETE.txt"
 _LOCK_NAME = ".sklasd.lock"
 #: Name of the folder a previous run's files wait in while an overwriting run writes.
 _PREVIOUS_NAME = ".sklasd_previous_run"
-_BOOKKEEPING = {MANIFEST_NAME, _INCOMPLETE_NAME, _LOCK_NAME}
+_BOOKKEEPING = {MANIFEST_NAME, _INCOMPLETE_NAME, _LOCK_NAME, _PREVIOUS_NAME}
 
 
 @contextlib.contextmanager
@@ -120,7 +120,7 @@ def _run_files(folder: Path) -> list[Path]:
     return sorted(
         path
         for path in folder.rglob("*")
-        if path.is_file() and path.relative_to(folder).as_posix() not in _BOOKKEEPING
+        if path.is_file() and path.relative_to(folder).parts[0] not in _BOOKKEEPING
     )
 
 
@@ -170,12 +170,13 @@ class RunFolder:
        ever deleted;
     4. writes ``RUN_INCOMPLETE.txt``, which stays until the run completes.
 
-    Leaving the block without an exception deletes the previous run's files, writes the
-    manifest ``sklasd_run.json`` (the command, the options, the sklasd version, start and
-    end times, and the SHA-256 and size of every file in the folder), then removes
+    Leaving the block without an exception writes the manifest ``sklasd_run.json`` (the
+    command, the options, the sklasd version, start and end times, and the SHA-256 and
+    size of every file in the folder), deletes the previous run's files, then removes
     ``RUN_INCOMPLETE.txt``. Leaving it with an exception (:class:`KeyboardInterrupt`
-    included) deletes this run's files and puts the previous run's back, or, when there
-    was none, records the error in ``RUN_INCOMPLETE.txt``. A process killed outright leaves
+    included), or failing to write the manifest, deletes this run's files and puts the
+    previous run's back, or, when there was none, records the error in
+    ``RUN_INCOMPLETE.txt``. A process killed outright leaves
     ``RUN_INCOMPLETE.txt`` behind. So the folder holds either one complete run (a manifest
     and no ``RUN_INCOMPLETE.txt``: :func:`check_run_folder`) or says that it does not.
 
@@ -262,7 +263,7 @@ class RunFolder:
         about = f"started: {self._started}\npid: {os.getpid()}\n"
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, about.encode(), 0)
+            os.write(fd, about.encode())
             self._set_aside()
             self._write_marker(
                 "A sklasd run is writing into this folder, or was interrupted: its files "
@@ -275,16 +276,16 @@ class RunFolder:
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         try:
-            if exc_type is None:
-                _remove(self.path / _PREVIOUS_NAME)
+            if exc_type is not None:
+                self._fail(exc_type, exc)
+                return
+            try:
                 self._write_manifest()
-                os.unlink(self.path / _INCOMPLETE_NAME)
-            elif (self.path / _PREVIOUS_NAME).is_dir():
-                self._restore()
-            else:
-                with contextlib.suppress(OSError):  # e.g. a full disk: the marker stays
-                    text = (self.path / _INCOMPLETE_NAME).read_text(encoding="utf-8")
-                    self._write_marker(f"{text}failed: {_now()}: {exc_type.__name__}: {exc}\n")
+            except BaseException as error:
+                self._fail(type(error), error)
+                raise
+            _remove(self.path / _PREVIOUS_NAME)
+            os.unlink(self.path / _INCOMPLETE_NAME)
         finally:
             self._unlock()
 
@@ -397,6 +398,15 @@ class RunFolder:
         previous.mkdir()
         for entry in entries:
             os.replace(entry, previous / entry.name)
+
+    def _fail(self, exc_type: type, exc: BaseException) -> None:
+        """Put the previous run back, or record the error in the marker."""
+        if (self.path / _PREVIOUS_NAME).is_dir():
+            self._restore()
+            return
+        with contextlib.suppress(OSError):  # e.g. a full disk: the marker stays as it is
+            text = (self.path / _INCOMPLETE_NAME).read_text(encoding="utf-8")
+            self._write_marker(f"{text}failed: {_now()}: {exc_type.__name__}: {exc}\n")
 
     def _restore(self) -> None:
         """Delete this run's files and put the previous run's back."""
