@@ -129,7 +129,9 @@ def test_a_machine_type_without_training_or_test_clips_exits_2(dataset, tmp_path
 
 
 @pytest.mark.parametrize(
-    "root, message", [("missing", "does not exist"), ("file", "is not a folder")]
+    "root, message",
+    [("missing", "does not exist"), ("file", "is not a folder")],
+    ids=["missing", "a-file"],
 )
 def test_a_dataset_root_that_is_no_folder_exits_2(tmp_path, capsys, root, message):
     (tmp_path / "file").write_text("")
