@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m sklasd --output sklasd_output
+	$(PY) -m sklasd --output sklasd_output --overwrite
 
 test: $(STAMP)
 	$(PY) -m ruff check sklasd tests examples benchmarks

@@ -86,6 +86,7 @@ API_MODULES = [
     "sklasd.nn",
     "sklasd.utils",
     "sklasd.utils.estimator_checks",
+    "sklasd.exceptions",
 ]
 
 

@@ -34,6 +34,7 @@ from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import dcase_report, make_asd_scorer, official_score
 from sklasd.model_selection import NormalOnlyKFold
 from sklasd.scoring import KNNScorer
+from sklasd.utils import load_model
 
 
 def main(*, fast: bool = False, workdir: str | Path | None = None) -> dict:
@@ -95,7 +96,7 @@ def main(*, fast: bool = False, workdir: str | Path | None = None) -> dict:
         scores = -search.best_estimator_.decision_function(X[eval_rows], section=section)
         model_path = workdir / "fan_pipeline.joblib"
         joblib.dump(search.best_estimator_, model_path)
-        reloaded = joblib.load(model_path)
+        reloaded = load_model(model_path)
         reloaded_scores = -reloaded.decision_function(X[eval_rows], section=section)
 
     metadata = {

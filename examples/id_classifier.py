@@ -34,6 +34,7 @@ from sklasd.metrics import official_score
 from sklasd.nn import MobileNetV3IDNet
 from sklasd.scoring import KNNScorer
 from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.utils import load_model
 
 
 def make_detector(scoring: str, *, fast: bool) -> IDClassifierDetector:
@@ -145,7 +146,7 @@ def main(*, fast: bool = False, workdir: str | Path | None = None) -> dict:
     section = frame["section"].to_numpy()[rows]
     results["scores"] = -detector.decision_function(X[rows], section=section)
     joblib.dump(detector, workdir / "id_classifier.joblib")
-    reloaded = joblib.load(workdir / "id_classifier.joblib")
+    reloaded = load_model(workdir / "id_classifier.joblib")
     results["reloaded_scores"] = -reloaded.decision_function(X[rows], section=section)
     same = np.array_equal(results["scores"], results["reloaded_scores"])
     print(f"reloaded detector gives identical scores: {same}")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import joblib
 import pandas as pd
 from sklearn.pipeline import Pipeline, make_pipeline
 
@@ -24,15 +24,18 @@ from sklasd.datasets import (
     write_dcase_folder,
 )
 from sklasd.detectors import fit_score_by_machine_type
+from sklasd.exceptions import DatasetError, OutputFolderError, SklasdError
 from sklasd.features import LogMel, TimePooling
 from sklasd.inspection import write_run_report
 from sklasd.metrics import dcase_report, official_score
+from sklasd.metrics._official import YEARS
 from sklasd.scoring import (
     CosineScorer,
     KNNScorer,
     MahalanobisScorer,
     OneClassSVMScorer,
 )
+from sklasd.utils import MANIFEST_NAME, RunFolder
 
 SCORERS = {
     "knn": KNNScorer,
@@ -62,11 +65,25 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), SCORERS[scorer]())
 
 
-def _synthetic_root(output: Path, *, duration: float, random_state: int) -> Path:
-    root = output / "synthetic_data"
-    X, frame = make_machine_sounds(duration=duration, random_state=random_state)
-    write_dcase_folder(root, X, frame)
-    return root
+def _check_machine_types(frame: pd.DataFrame) -> None:
+    """Refuse machine types that lack training or test clips (nothing to fit or score)."""
+    lacking = []
+    for machine_type, splits in frame.groupby("machine_type")["split"]:
+        missing = sorted({"train", "test"} - set(splits))
+        if missing:
+            lacking.append(f"{machine_type} has no {' or '.join(missing)} clips")
+    if lacking:
+        raise DatasetError(
+            "Every machine type needs training and test clips: "
+            + "; ".join(lacking)
+            + ". Leave them out with --machine-types (machine_types=) or add the clips."
+        )
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it."""
+    path, folder = path.resolve(), folder.resolve()
+    return path == folder or folder in path.parents
 
 
 def run(
@@ -80,8 +97,18 @@ def run(
     duration: float = 4.0,
     random_state: int = 0,
     report: bool = True,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Fit, score and report on a DCASE-layout folder, one pipeline per machine type.
+
+    The output folder holds one run at a time (:class:`~sklasd.utils.RunFolder`): it is
+    locked while the run writes, every file is written under a temporary name and
+    renamed into place, and ``sklasd_run.json`` (command, options, sklasd version, times
+    and the checksum of every file) is written last. A folder that holds another run's
+    results is refused unless ``overwrite``; a run that fails or is interrupted puts the
+    previous run back, or leaves ``RUN_INCOMPLETE.txt``. The options and the dataset's
+    names are checked before anything is fitted.
 
     Parameters
     ----------
@@ -108,57 +135,113 @@ def run(
         (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with the table, ROC
         curves, score histograms and t-SNE maps of the pooled log-mel features per
         machine type).
+    overwrite : bool, default=False
+        Replace the results of a previous run in ``output``.
+    command : sequence of str, default=None
+        The command recorded in the manifest; None records :data:`sys.argv`.
 
     Returns
     -------
     report : DataFrame
         The :func:`~sklasd.metrics.dcase_report` table of the test clips with known labels, or
         an empty frame when no test clip is labelled.
+
+    Raises
+    ------
+    OutputFolderError
+        If ``output`` holds another run's results (and not ``overwrite``), another run
+        is writing into it, or it cannot be written.
+    DatasetError
+        If a clip name is wrong, or a machine type has no training or no test clips.
+    ValueError
+        If an option is out of range.
     """
     output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    if root is None:
-        root = _synthetic_root(output, duration=duration, random_state=random_state)
-        print(f"synthetic dataset written to {root}")
-    frame = load_dcase(root, machine_types=machine_types)
-    if year is None:
-        names = frame["path"].map(lambda path: Path(path).name)
-        year = 2022 if names.str.startswith("section_").any() else 2020
-    scored, models = fit_score_by_machine_type(
-        build_pipeline(scorer, n_jobs=n_jobs), frame, return_estimators=True, verbose=True
-    )
-    for machine_type, model in models.items():
-        joblib.dump(model, output / f"model_{machine_type}.joblib")
-    write_challenge_csvs(output, scored, scored["anomaly_score"], scored["is_anomaly"])
-    labelled = scored[scored["label"].notna()]
-    if labelled.empty:
-        print("no test labels: challenge CSVs written, no report")
-        return pd.DataFrame()
-    y = labelled["label"].to_numpy(dtype=int)
-    metadata = {
-        "machine_type": labelled["machine_type"].to_numpy(),
-        "section": labelled["section"].to_numpy(),
-        "domain": labelled["domain"].to_numpy(),
+    pipeline = build_pipeline(scorer, n_jobs=n_jobs)
+    if year is not None and year not in YEARS:
+        raise ValueError(f"year must be one of {YEARS}; got {year!r}.")
+    if root is not None:
+        # Names only (no audio is read): a wrong dataset fails before the output is touched.
+        frame = load_dcase(root, machine_types=machine_types)
+        _check_machine_types(frame)
+        if _inside(Path(root), output):
+            raise OutputFolderError(
+                f"The dataset folder {str(root)!r} lies inside the output folder "
+                f"{str(output)!r}; choose an output folder outside the dataset."
+            )
+    options = {
+        "root": None if root is None else str(Path(root).resolve()),
+        "output": str(output.resolve()),
+        "scorer": scorer,
+        "year": year,
+        "machine_types": None if machine_types is None else list(machine_types),
+        "n_jobs": n_jobs,
+        "duration": duration,
+        "random_state": random_state,
+        "report": report,
+        "overwrite": overwrite,
     }
-    scores = labelled["anomaly_score"].to_numpy()
-    table = dcase_report(y, scores, year=year, **metadata)
-    if report:
-        index = write_run_report(
-            output, scored, models=models, year=year, random_state=random_state
+    with RunFolder(output, overwrite=overwrite, command=command, options=options) as folder:
+        if root is None:
+            root = output / "synthetic_data"
+            chosen = {} if machine_types is None else {"machine_types": list(machine_types)}
+            X, frame = make_machine_sounds(**chosen, duration=duration, random_state=random_state)
+            write_dcase_folder(root, X, frame)
+            print(f"synthetic dataset written to {root}")
+            frame = load_dcase(root)
+        if year is None:
+            names = frame["path"].map(lambda path: Path(path).name)
+            year = 2022 if names.str.startswith("section_").any() else 2020
+        scored, models = fit_score_by_machine_type(
+            pipeline, frame, return_estimators=True, verbose=True
         )
-    else:
-        table.to_csv(output / "dcase_report.csv")
-        (output / "dcase_report.md").write_text(table.to_markdown(floatfmt=".4f") + "\n")
+        for machine_type, model in models.items():
+            folder.dump_joblib(f"model_{machine_type}.joblib", model)
+        write_challenge_csvs(output, scored, scored["anomaly_score"], scored["is_anomaly"])
+        labelled = scored[scored["label"].notna()]
+        if labelled.empty:
+            print("no test labels: challenge CSVs written, no report")
+            return pd.DataFrame()
+        y = labelled["label"].to_numpy(dtype=int)
+        metadata = {
+            "machine_type": labelled["machine_type"].to_numpy(),
+            "section": labelled["section"].to_numpy(),
+            "domain": labelled["domain"].to_numpy(),
+        }
+        scores = labelled["anomaly_score"].to_numpy()
+        table = dcase_report(y, scores, year=year, **metadata)
+        if report:
+            index = write_run_report(
+                output, scored, models=models, year=year, random_state=random_state
+            )
+        else:
+            folder.write_text("dcase_report.csv", table.to_csv())
+            folder.write_text("dcase_report.md", table.to_markdown(floatfmt=".4f") + "\n")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"official score ({year} rules): {official_score(y, scores, year=year, **metadata):.4f}")
     if report:
         print(f"report: {index}")
-    print(f"outputs in {output}")
+    print(f"outputs in {output} (manifest: {output / MANIFEST_NAME})")
     return table
 
 
+def _one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Print a warning as one line, ``sklasd: warning: ...``."""
+    print(f"sklasd: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sklasd`` and the ``sklasd`` console script."""
+    """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
+
+    Errors are printed as one line, ``sklasd: error: <message>``, with exit status 2
+    for bad options and data, 1 for other failures of the system (a full disk...) and
+    130 when interrupted; warnings as ``sklasd: warning: <message>``.
+    """
     parser = argparse.ArgumentParser(
         prog="sklasd",
         description=(
@@ -174,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--year",
         type=int,
         default=None,
+        choices=YEARS,
         help="DCASE rules of the report (default: 2020 for id_XX names, else 2022)",
     )
     parser.add_argument("--machine-types", nargs="+", default=None)
@@ -187,20 +271,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write OUTPUT/index.html with ROC curves, score histograms and embedding "
         "maps (default: on)",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the results of a previous run in OUTPUT (by default such a folder "
+        "is refused); a run that fails puts the previous results back",
+    )
     args = parser.parse_args(argv)
-    try:
-        run(
-            args.root,
-            args.output,
-            scorer=args.scorer,
-            year=args.year,
-            machine_types=args.machine_types,
-            n_jobs=args.n_jobs,
-            duration=args.duration,
-            random_state=args.random_state,
-            report=args.report,
-        )
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"sklasd: error: {exc}", file=sys.stderr)
-        return 2
+    command = [parser.prog, *(sys.argv[1:] if argv is None else argv)]
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            run(
+                args.root,
+                args.output,
+                scorer=args.scorer,
+                year=args.year,
+                machine_types=args.machine_types,
+                n_jobs=args.n_jobs,
+                duration=args.duration,
+                random_state=args.random_state,
+                report=args.report,
+                overwrite=args.overwrite,
+                command=command,
+            )
+        except KeyboardInterrupt:
+            print(
+                f"sklasd: interrupted; {args.output} is as it was before the run, or marked "
+                "incomplete",
+                file=sys.stderr,
+            )
+            return 130
+        except (SklasdError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+            print(f"sklasd: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"sklasd: error: {_one_line(exc)}", file=sys.stderr)
+            return 1
     return 0

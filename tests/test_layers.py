@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sklasd"
 
 # Lowest floor first; a subpackage may import its own floor and those below it.
 FLOORS = [
-    {"_version"},
+    {"_version", "exceptions"},
     {"nn"},
     {"utils"},
     {"datasets", "metrics", "model_selection"},

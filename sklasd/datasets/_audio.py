@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import warnings
 from collections.abc import Iterator, Sequence
 from numbers import Integral, Real
 
@@ -13,6 +15,7 @@ from joblib import Parallel, delayed
 from sklearn.utils import gen_batches
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from sklasd.exceptions import TruncatedAudioWarning
 from sklasd.utils import check_clips
 
 __all__ = ["iter_audio_batches", "load_audio"]
@@ -37,6 +40,35 @@ def _check_paths(paths: Sequence[str | os.PathLike]) -> list[str]:
     return clips
 
 
+def _declared_wav_frames(path: str) -> int | None:
+    """The number of frames the header of a RIFF/WAVE file declares; None if unknown.
+
+    libsndfile reads a WAV file cut short (a copy or download interrupted) without
+    complaint: it counts the frames the file holds. The header still holds the length
+    the file had when it was written.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while True:
+            chunk = handle.read(8)
+            if len(chunk) < 8:
+                return None
+            chunk_id, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if chunk_id == b"fmt " and size >= 16:
+                block_align = struct.unpack("<H", handle.read(16)[12:14])[0]
+                handle.seek(size - 16 + size % 2, os.SEEK_CUR)
+            elif chunk_id == b"data":
+                # 0 and 0xFFFFFFFF: length unknown (a stream still being written).
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                handle.seek(size + size % 2, os.SEEK_CUR)
+
+
 def _read_clip(
     path: str, *, sr: int, channel: str | int, n_samples: int | None, min_samples: int
 ) -> np.ndarray:
@@ -46,6 +78,16 @@ def _read_clip(
     try:
         with sf.SoundFile(path) as f:
             file_sr, n_channels = f.samplerate, f.channels
+            declared = _declared_wav_frames(path) if f.format in ("WAV", "WAVEX") else None
+            if declared is not None and declared > f.frames:
+                warnings.warn(
+                    f"Audio file {path!r} is truncated: its header declares {declared} "
+                    f"samples per channel but it holds {f.frames} "
+                    f"({f.frames / file_sr:.3f} s of {declared / file_sr:.3f} s). Read as it "
+                    "is; copy the file again or leave it out.",
+                    TruncatedAudioWarning,
+                    stacklevel=2,
+                )
             # Without resampling a crop needs only the first n_samples frames.
             frames = n_samples if n_samples is not None and file_sr == sr else -1
             data = f.read(frames=frames, dtype="float32", always_2d=True)
@@ -174,6 +216,12 @@ def load_audio(
         NaN or infinite samples, lacks the requested channel, is shorter than
         ``duration`` or ``min_samples``, or (``duration=None``) differs in length
         from the first clip. Every message names the file.
+
+    Warns
+    -----
+    TruncatedAudioWarning
+        For a WAV file that holds fewer samples than its header declares (cut short
+        while copied); the samples it holds are read. The message names the file.
 
     See Also
     --------

@@ -6,11 +6,14 @@ import csv
 import functools
 import os
 import re
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from sklasd.exceptions import DatasetError
 
 __all__ = ["load_dcase"]
 
@@ -29,24 +32,33 @@ _MIMII_LABEL_DIRS = {"normal": 0, "abnormal": 1}
 
 _NAME_PATTERNS = {
     # normal_id_00_00000000, anomaly_id_00_00000000, id_01_00000000 (2020 evaluation test set)
-    "dcase2020": re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<section>\d+)_\d+"),
+    "dcase2020": re.compile(r"(?:(?P<label>normal|anomaly)_)?id_(?P<section>\d+)_\d+", re.ASCII),
     # section_00_source_train_normal_0000[_<attributes>], section_03_source_test_0000 (2021
     # evaluation test set), section_00_0000 (2022+ evaluation test set)
     "dcase2021+": re.compile(
         r"section_(?P<section>\d+)_"
         r"(?:(?P<domain>source|target)_(?P<split>train|test)_(?:(?P<label>normal|anomaly)_)?)?"
-        r"\d+(?:_(?P<attributes>.*))?"
+        r"\d+(?:_(?P<attributes>.*))?",
+        re.ASCII,
     ),
 }
-_MIMII_NAME = re.compile(r"\d+")
-_MIMII_ID_DIR = re.compile(r"id_(?P<section>\d+)")
-_MIMII_SNR_DIR = re.compile(r"(?P<snr>[-+]?\d+)_dB_.+")
+# Every number in a name is ASCII digits (re.ASCII): "\d" alone also matches full-width
+# and other Unicode digits, which int() would then read.
+_MIMII_NAME = re.compile(r"\d+", re.ASCII)
+_MIMII_ID_DIR = re.compile(r"id_(?P<section>\d+)", re.ASCII)
+_MIMII_SNR_DIR = re.compile(r"(?P<snr>[-+]?\d+)_dB_.+", re.ASCII)
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*")
-_ATTRIBUTE_PAIR = re.compile(r"d(?P<n>\d+)p")
+_ATTRIBUTE_PAIR = re.compile(r"d(?P<n>\d+)p", re.ASCII)
 _GROUND_TRUTH_NAME = re.compile(
     r"ground_truth_(?P<machine_type>.+?)_section_(?P<section>\d+)"
-    r"(?:_(?P<domain>source|target))?_test\.csv"
+    r"(?:_(?P<domain>source|target))?_test\.csv",
+    re.ASCII,
 )
+#: The largest section (machine ID) number accepted; DCASE and MIMII use two digits.
+MAX_SECTION = 9999
+# Words of the domain, split and label fields: after the clip number, where only
+# attributes go, they mean a name whose fields are out of order.
+_FIELD_WORDS = {"source", "target", "train", "test", "normal", "anomaly"}
 
 
 def load_dcase(
@@ -86,7 +98,8 @@ def load_dcase(
     Only ``.wav`` files (any letter case) inside a split folder (``train``, ``test``,
     ``source_test``, ``target_test``) or a MIMII ``id_XX/{normal,abnormal}`` folder are
     clips; everything else (e.g. the ``supplemental`` recordings of DCASE 2025, CSV and
-    text files) is ignored.
+    text files) is ignored, and so are macOS AppleDouble files ``._*.wav`` (with a
+    warning). Numbers in names are ASCII digits; section numbers run from 0 to 9999.
 
     Attributes. The part of a DCASE 2021+ name after the clip number is kept verbatim in
     ``attributes`` (``"noAttribute"`` stays as it is) and serves as attribute-class label.
@@ -149,11 +162,20 @@ def load_dcase(
     ------
     FileNotFoundError
         If ``root`` or ``ground_truth`` does not exist.
+    DatasetError
+        A :class:`ValueError` that names the file: if a clip name does not parse, has a
+        section number above 9999, lacks its label (a training clip, or a name with
+        ``normal``/``anomaly``... after the clip number), if names contradict their
+        folders, the attribute CSVs or the ground truth, if layouts are mixed, if the
+        same clip appears twice, if a filter names an unknown machine type, or if no
+        clip is found.
     ValueError
-        If a clip name does not parse (the message names the file), if names contradict
-        their folders, the attribute CSVs or the ground truth, if layouts are mixed, if
-        the same clip appears twice, if a filter names an unknown machine type or split,
-        or if no clip is found.
+        If ``layout`` or ``splits`` is not one of the values above.
+
+    Warns
+    -----
+    UserWarning
+        When macOS AppleDouble files (``._*.wav``, Finder metadata) are skipped.
 
     See Also
     --------
@@ -205,14 +227,14 @@ def load_dcase(
 
     records, found_types = _scan(root.resolve(), layout, machine_types)
     if machine_types is not None and not machine_types <= found_types:
-        raise ValueError(
+        raise DatasetError(
             f"Machine type(s) {sorted(machine_types - found_types)} not found under "
             f"{str(root)!r}; found {sorted(found_types)}."
         )
     if splits is not None:
         records = [record for record in records if record["split"] in splits]
     if not records:
-        raise ValueError(
+        raise DatasetError(
             f"No clips found under {str(root)!r} (layout={layout!r}, "
             f"machine_types={sorted(machine_types) if machine_types else None}, "
             f"splits={sorted(splits) if splits else None}). Expected "
@@ -222,7 +244,7 @@ def load_dcase(
     layouts = {record["layout"] for record in records}
     if len(layouts) > 1:
         examples = {record["layout"]: record["path"] for record in records}
-        raise ValueError(
+        raise DatasetError(
             f"{str(root)!r} mixes clip layouts {sorted(layouts)} (e.g. "
             f"{sorted(examples.values())}); pass a narrower root or layout=."
         )
@@ -243,7 +265,7 @@ def _as_str_set(values, name):
 
 def _scan(root, layout, machine_types):
     """Walk ``root`` and parse every clip; return the records and all machine types seen."""
-    records, found_types, attribute_tables = [], set(), {}
+    records, found_types, attribute_tables, apple_double = [], set(), {}, []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         folder = Path(dirpath)
@@ -258,6 +280,9 @@ def _scan(root, layout, machine_types):
         else:
             continue
         wavs = sorted(name for name in filenames if name.lower().endswith(".wav"))
+        # macOS writes Finder metadata of x.wav as ._x.wav on foreign file systems.
+        apple_double += [os.path.join(dirpath, name) for name in wavs if name.startswith("._")]
+        wavs = [name for name in wavs if not name.startswith("._")]
         if not wavs:
             continue
         found_types.add(machine_dir.name)
@@ -274,8 +299,27 @@ def _scan(root, layout, machine_types):
             if table:
                 _add_csv_attributes(record, table, folder.name)
             records.append(record)
+    if apple_double:
+        warnings.warn(
+            f"Skipped {len(apple_double)} macOS AppleDouble file(s) (names starting with "
+            f"'._', Finder metadata rather than audio), e.g. {apple_double[0]!r}. Delete them "
+            "with `find <root> -name '._*' -delete` (or `dot_clean <root>` on macOS).",
+            UserWarning,
+            stacklevel=3,
+        )
     _check_duplicates(records)
     return records, found_types
+
+
+def _section_number(digits, path):
+    """The section (machine ID) number written as ``digits`` in the name of ``path``."""
+    # Checked by length first: int() of thousands of digits is slow, then refused.
+    if len(digits.lstrip("0")) > len(str(MAX_SECTION)) or int(digits) > MAX_SECTION:
+        raise DatasetError(
+            f"{path!r} has section (machine ID) number {digits}, out of range "
+            f"(0-{MAX_SECTION}); DCASE and MIMII names use two digits, e.g. section_00."
+        )
+    return int(digits)
 
 
 def _parse_mimii(folder, wavs):
@@ -283,7 +327,9 @@ def _parse_mimii(folder, wavs):
     snr = _MIMII_SNR_DIR.fullmatch(folder.parent.parent.parent.name)
     common = {
         "machine_type": folder.parent.parent.name,
-        "section": int(_MIMII_ID_DIR.fullmatch(folder.parent.name)["section"]),
+        "section": _section_number(
+            _MIMII_ID_DIR.fullmatch(folder.parent.name)["section"], str(folder)
+        ),
         "domain": "source",
         "split": "unsplit",
         "label": _MIMII_LABEL_DIRS[folder.name],
@@ -295,7 +341,7 @@ def _parse_mimii(folder, wavs):
     for name in wavs:
         path = os.path.join(folder, name)
         if not _MIMII_NAME.fullmatch(name[:-4]):
-            raise ValueError(f"Cannot parse MIMII clip name {path!r}: expected NNNNNNNN.wav.")
+            raise DatasetError(f"Cannot parse MIMII clip name {path!r}: expected NNNNNNNN.wav.")
         records.append({**common, "path": path, "attrs": {}})
     return records
 
@@ -305,22 +351,35 @@ def _parse_dcase(dirpath, folder_name, machine_type, name, layout):
     path = os.path.join(dirpath, name)
     split, folder_domain = _SPLIT_DIRS[folder_name]
     record = _parse_name(name[:-4], layout)
+    expected = {
+        "dcase2020": "[{normal,anomaly}_]id_XX_NNNNNNNN.wav",
+        "dcase2021+": "section_XX_{source,target}_{train,test}_{normal,anomaly}_NNNN"
+        "[_<attributes>].wav or section_XX_NNNN.wav",
+    }
     if record is None:
-        expected = {
-            "dcase2020": "[{normal,anomaly}_]id_XX_NNNNNNNN.wav",
-            "dcase2021+": "section_XX_{source,target}_{train,test}_{normal,anomaly}_NNNN"
-            "[_<attributes>].wav or section_XX_NNNN.wav",
-        }
         wanted = [expected[layout]] if layout in expected else list(expected.values())
-        raise ValueError(
+        raise DatasetError(
             f"Cannot parse DCASE clip name {path!r} (layout={layout!r}); expected "
             + " or ".join(wanted)
             + "."
         )
+    record["section"] = _section_number(record["section"], path)
+    if record["label"] is None:
+        misplaced = sorted(_FIELD_WORDS.intersection(record["attributes"].split("_")))
+        if misplaced:
+            raise DatasetError(
+                f"Clip {path!r} has {misplaced} after its clip number, where only attributes "
+                f"go, and no label before it; expected {expected[record['layout']]}."
+            )
+        if split == "train":
+            raise DatasetError(
+                f"Training clip {path!r} has no label (normal or anomaly) in its name; "
+                f"expected {expected[record['layout']]}."
+            )
     for field, from_folder in (("split", split), ("domain", folder_domain)):
         from_name = record.pop(f"name_{field}")
         if from_name is not None and from_folder is not None and from_name != from_folder:
-            raise ValueError(
+            raise DatasetError(
                 f"Clip {path!r} says {field} {from_name!r} in its name but lies in "
                 f"folder {folder_name!r}."
             )
@@ -332,7 +391,10 @@ def _parse_dcase(dirpath, folder_name, machine_type, name, layout):
 
 
 def _parse_name(stem, layout):
-    """Parse a DCASE file name without extension; None when no pattern of ``layout`` fits."""
+    """Parse a DCASE file name without extension; None when no pattern of ``layout`` fits.
+
+    The section is returned as written (its digits): :func:`_section_number` reads it.
+    """
     candidates = ("dcase2021+", "dcase2020") if layout == "auto" else (layout,)
     for candidate in candidates:
         match = _NAME_PATTERNS[candidate].fullmatch(stem)
@@ -340,7 +402,7 @@ def _parse_name(stem, layout):
             groups = match.groupdict()
             attributes = groups.get("attributes") or ""
             return {
-                "section": int(groups["section"]),
+                "section": groups["section"],
                 "name_domain": groups.get("domain"),
                 "name_split": groups.get("split"),
                 "label": _LABELS.get(groups["label"]),
@@ -371,7 +433,7 @@ def _read_attribute_csvs(machine_dir):
             reader = csv.DictReader(handle)
             columns = [column.strip() for column in reader.fieldnames or []]
             if "file_name" not in columns:
-                raise ValueError(
+                raise DatasetError(
                     f"Attribute file {str(csv_path)!r} has no 'file_name' column "
                     f"(columns: {columns})."
                 )
@@ -408,7 +470,7 @@ def _merge_attrs(record, pairs, source):
     for key, value in pairs.items():
         known = record["attrs"].setdefault(key, value)
         if known != value:
-            raise ValueError(
+            raise DatasetError(
                 f"Clip {record['path']!r} has {key}={known!r} but {source} says {value!r}."
             )
 
@@ -425,7 +487,7 @@ def _read_ground_truth(path):
                 machine_type = row[0]
                 continue
             if machine_type is None or len(row) < 2:
-                raise ValueError(
+                raise DatasetError(
                     f"Ground-truth list {str(path)!r} must start with a machine-type line and "
                     f"hold rows 'file name, original name[, label]'; got {row}."
                 )
@@ -447,7 +509,7 @@ def _read_ground_truth(path):
         for csv_path in sorted((path / subfolder).glob("ground_truth_*.csv")):
             match = _GROUND_TRUTH_NAME.fullmatch(csv_path.name)
             if match is None:
-                raise ValueError(
+                raise DatasetError(
                     f"Cannot parse ground-truth file name {str(csv_path)!r}: expected "
                     "ground_truth_<machine_type>_section_XX[_<domain>]_test.csv."
                 )
@@ -475,7 +537,7 @@ def _int_field(text, path, allowed):
     except ValueError:
         value = None
     if value not in allowed:
-        raise ValueError(f"Ground-truth file {str(path)!r} holds {text!r}; expected 0 or 1.")
+        raise DatasetError(f"Ground-truth file {str(path)!r} holds {text!r}; expected 0 or 1.")
     return value
 
 
@@ -493,13 +555,13 @@ def _apply_ground_truth(records, truth):
             stem = original[:-4] if original.lower().endswith(".wav") else original
             parsed = _parse_name(stem, record["layout"])
             if parsed is None:
-                raise ValueError(
+                raise DatasetError(
                     f"Cannot parse the original name {original!r} that the ground truth "
                     f"gives for {record['path']!r}."
                 )
             for key, value in (("label", parsed["label"]), ("domain", parsed["name_domain"])):
                 if value is not None and found.setdefault(key, value) != value:
-                    raise ValueError(
+                    raise DatasetError(
                         f"The ground truth contradicts itself for {record['path']!r}: "
                         f"{key} {found[key]!r} vs original name {original!r}."
                     )
@@ -508,7 +570,7 @@ def _apply_ground_truth(records, truth):
                 record["attributes"] = parsed["attributes"]
         for key, value in found.items():
             if record[key] is not None and record[key] != value:
-                raise ValueError(
+                raise DatasetError(
                     f"Clip {record['path']!r} has {key} {record[key]!r} but {source} says "
                     f"{value!r}."
                 )
@@ -521,7 +583,7 @@ def _apply_ground_truth(records, truth):
         and record["machine_type"] in covered
     ]
     if missing:
-        raise ValueError(
+        raise DatasetError(
             f"The ground truth has no label for {len(missing)} test clip(s), e.g. {missing[0]!r}."
         )
 
@@ -539,7 +601,7 @@ def _check_duplicates(records):
             os.path.basename(record["path"]),
         )
         if key in seen:
-            raise ValueError(
+            raise DatasetError(
                 f"Clip {record['path']!r} duplicates {seen[key]!r} (same machine type, "
                 "split and name); pass a narrower root."
             )

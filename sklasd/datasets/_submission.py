@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sklasd.utils import atomic_write
+
 __all__ = ["write_challenge_csvs"]
 
 # file-name stem of each naming scheme, from (machine_type, section, domain)
@@ -34,7 +36,9 @@ def write_challenge_csvs(
     ``decision_result_<machine_type>_section_<XX>_test.csv``: header-less rows
     ``<file name>,<value>`` sorted by file name, the file name being the clip's base name
     (e.g. ``section_00_0000.wav``), as the official baselines write them and the official
-    evaluators read them. Existing files of the same name are replaced.
+    evaluators read them. Existing files of the same name are replaced. Each file is
+    written under a temporary name and renamed into place
+    (:func:`sklasd.utils.atomic_write`), so none is ever left half written.
 
     Parameters
     ----------
@@ -173,7 +177,7 @@ def write_challenge_csvs(
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     for file_name, (rows, values) in files.items():
-        with open(output_dir / file_name, "w", newline="") as handle:
+        with atomic_write(output_dir / file_name, newline="") as handle:
             csv.writer(handle, lineterminator="\n").writerows(
                 zip(names[rows], values, strict=True)
             )

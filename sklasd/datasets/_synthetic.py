@@ -49,6 +49,8 @@ from scipy import fft as sp_fft
 from scipy import signal
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from sklasd.utils import atomic_write
+
 __all__ = ["make_machine_sounds", "write_dcase_folder"]
 
 # ---------------------------------------------------------------------------
@@ -1249,7 +1251,8 @@ def write_dcase_folder(
                 f"{subtype} would clip it. Scale it down or use subtype='FLOAT'."
             )
         paths[count - 1].parent.mkdir(parents=True, exist_ok=True)
-        sf.write(paths[count - 1], clip, sr, subtype=subtype)
+        with atomic_write(paths[count - 1], "wb") as handle:
+            sf.write(handle, clip, sr, subtype=subtype, format="WAV")
     if count != len(paths):
         raise ValueError(f"X has {count} clips but frame has {len(frame)} rows.")
     written = frame.copy()

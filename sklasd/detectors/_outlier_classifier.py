@@ -20,7 +20,7 @@ from sklasd.features import LogMel
 from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
 from sklasd.training import RandomCrops, SeedEpochs, SlidingCrops, check_features
 from sklasd.training._binary import BinaryNet, RatioBatchSampler
-from sklasd.utils import check_clips, private_torch_rng, spawn_seeds
+from sklasd.utils import check_clips, check_device, private_torch_rng, spawn_seeds
 
 __all__ = ["OutlierClassifierDetector"]
 
@@ -132,8 +132,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     def _train_group(self, features: np.ndarray, kind: np.ndarray, seed: int) -> BinaryNet:
         """A network trained on ``features`` with ``kind`` (normal/outlier/anomaly)."""
         net = self._make_net()
-        if self.device is not None:
-            net.set_params(device=self.device)
+        net.set_params(device=check_device(net.device if self.device is None else self.device))
         net.set_params(
             module__in_channels=self.n_channels_in_,
             module__input_size=(self.n_bands_in_, self.n_frames_),

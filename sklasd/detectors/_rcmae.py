@@ -33,7 +33,13 @@ from sklasd.training import (
     SlidingCrops,
     check_features,
 )
-from sklasd.utils import check_clips, check_labels, private_torch_rng, spawn_seeds
+from sklasd.utils import (
+    check_clips,
+    check_device,
+    check_labels,
+    private_torch_rng,
+    spawn_seeds,
+)
 
 __all__ = ["RCMAEDetector", "RCMAEPretrainer", "make_rcmae_finetune_net", "make_rcmae_net"]
 
@@ -328,8 +334,7 @@ class RCMAEPretrainer(
         if isinstance(augmentation, str):  # "specaugment"
             augmentation = _default_augmentation()
         net = make_rcmae_net() if self.net is None else clone(self.net)
-        if self.device is not None:
-            net.set_params(device=self.device)
+        net.set_params(device=check_device(net.device if self.device is None else self.device))
         net.set_params(
             module__in_channels=self.n_channels_in_,
             module__input_size=(self.n_bands_in_, self.n_frames_),

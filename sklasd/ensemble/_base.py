@@ -17,6 +17,7 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin
 from sklasd.utils import check_clips
+from sklasd.utils._validation import _check_routing_for
 
 #: Methods of the ensemble whose calls reach the members' decision_function.
 _SCORING_CALLERS = ("decision_function", "predict")
@@ -199,6 +200,11 @@ class _MemberEnsemble(_MachineTypeGroupsMixin, BaseDetector, _BaseComposition):
         routed = process_routing(
             self, method, **_given(section=section, machine_type=machine_type, **metadata)
         )
+        for name, member in self._active_members():
+            for callee, params in routed[name].items():
+                _check_routing_for(
+                    member, callee, params, caller=f"{type(self).__name__} (member {name!r})"
+                )
         return routed, section
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:

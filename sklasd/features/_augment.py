@@ -29,7 +29,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklasd.utils import draw_seed
+from sklasd.utils import check_device, draw_seed
 
 __all__ = [
     "FACTORY_NOISE_PROMPTS",
@@ -554,7 +554,7 @@ class AudioLDMAugmenter(Augmenter):
         if isinstance(pipeline, str | os.PathLike):
             pipeline = _load_audioldm(os.fspath(pipeline))
         if self.device is not None:
-            pipeline = pipeline.to(self.device)
+            pipeline = pipeline.to(check_device(self.device))
         return pipeline
 
     def _augment(self, x, rng):

@@ -21,7 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklasd.features._waveform import _ClipsTransformer, waveform_frames
 from sklasd.nn import Wav2VecClassifier, wav2vec_hidden
 from sklasd.training import ClassifierNet, NetEmbedder
-from sklasd.utils import check_clips, private_torch_rng, spawn_seeds
+from sklasd.utils import check_clips, check_device, private_torch_rng, spawn_seeds
 
 __all__ = ["Wav2Vec"]
 
@@ -338,7 +338,7 @@ default="facebook/wav2vec2-base"
         """The fitted model on ``device`` in eval mode, back on the CPU afterwards."""
         model = self.model_.eval()
         try:
-            yield model.to(self.device)
+            yield model.to(check_device(self.device))
         finally:
             model.cpu()
 
@@ -353,7 +353,7 @@ default="facebook/wav2vec2-base"
     def _aligned_hidden(self, model: torch.nn.Module, waves: np.ndarray) -> torch.Tensor:
         """Hidden states (batch, T, hidden_size) at LogMel's frames, on the CPU."""
         with torch.inference_mode():
-            x = torch.from_numpy(self._to_model_rate(waves)).to(self.device)
+            x = torch.from_numpy(self._to_model_rate(waves)).to(next(model.parameters()).device)
             hidden = wav2vec_hidden(model, x).float().cpu()
         stride, field = _receptive_field(model.config)
         n_hidden = hidden.shape[1]

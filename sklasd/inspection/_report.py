@@ -21,6 +21,7 @@ from sklasd.inspection._embedding import EmbeddingDisplay
 from sklasd.inspection._roc import ASDRocCurveDisplay
 from sklasd.metrics import dcase_report
 from sklasd.metrics._official import _clip_frame
+from sklasd.utils import atomic_write
 
 __all__ = ["write_report", "write_run_report"]
 
@@ -37,8 +38,15 @@ figcaption { font-size: 0.9em; color: #555; }
 
 
 def _save(figure: Figure, path: Path) -> None:
-    """Render ``figure`` with the Agg backend into ``path`` (PNG)."""
-    FigureCanvasAgg(figure).print_png(path)
+    """Render ``figure`` with the Agg backend into ``path`` (PNG), atomically."""
+    with atomic_write(path, "wb") as handle:
+        FigureCanvasAgg(figure).print_png(handle)
+
+
+def _save_text(text: str, path: Path) -> None:
+    """Write ``text`` (UTF-8) into ``path``, atomically."""
+    with atomic_write(path, encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def _slug(name: object, used: set[str]) -> str:
@@ -75,8 +83,8 @@ def _write_folder(
 ) -> Path:
     """Write tables, figures and index.html; ``frame`` is a ``_clip_frame``."""
     output_dir.mkdir(parents=True, exist_ok=True)
-    report.to_csv(output_dir / "dcase_report.csv")
-    (output_dir / "dcase_report.md").write_text(report.to_markdown(floatfmt=".4f") + "\n")
+    _save_text(report.to_csv(), output_dir / "dcase_report.csv")
+    _save_text(report.to_markdown(floatfmt=".4f") + "\n", output_dir / "dcase_report.md")
     method_name = _METHOD_NAMES.get(embedding_method, type(embedding_method).__name__)
     score = report.attrs["official_score"]
     body = [
@@ -168,7 +176,7 @@ def _write_folder(
         + "\n</body>\n</html>\n"
     )
     index = output_dir / "index.html"
-    index.write_text(page, encoding="utf-8")
+    _save_text(page, index)
     return index
 
 
@@ -203,7 +211,8 @@ def write_report(
 
     Figures are rendered with matplotlib's Agg backend on
     :class:`matplotlib.figure.Figure` objects, without pyplot: nothing is shown and no
-    pyplot figure is left open.
+    pyplot figure is left open. Every file is written under a temporary name and renamed
+    into place (:func:`sklasd.utils.atomic_write`); ``index.html`` comes last.
 
     Parameters
     ----------

@@ -23,6 +23,7 @@ from sklasd.metrics._official import (
     official_score,
 )
 from sklasd.metrics._ranking import _check_both_classes, _check_max_fpr, auc, pauc
+from sklasd.utils._validation import _check_routing_for
 
 __all__ = [
     "ASDScorer",
@@ -96,9 +97,9 @@ def anomaly_score(
     consumed = (
         get_routing_for_object(estimator).consumes("decision_function", given) if given else ()
     )
-    return -np.asarray(
-        estimator.decision_function(X, **{name: given[name] for name in consumed}), dtype=float
-    )
+    params = {name: given[name] for name in consumed}
+    _check_routing_for(estimator, "decision_function", params, caller="The ASD scorer")
+    return -np.asarray(estimator.decision_function(X, **params), dtype=float)
 
 
 class ASDScorer(_MetadataRequester):

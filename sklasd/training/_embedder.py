@@ -23,7 +23,13 @@ from sklasd.base import VersionStampMixin
 from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features
 from sklasd.training._net import ClassifierNet
-from sklasd.utils import check_labels, check_metadata_array, draw_seed, private_torch_rng
+from sklasd.utils import (
+    check_device,
+    check_labels,
+    check_metadata_array,
+    draw_seed,
+    private_torch_rng,
+)
 
 __all__ = ["NetEmbedder"]
 
@@ -416,8 +422,7 @@ class NetEmbedder(
         _, self.n_channels_in_, self.n_bands_in_, _ = X.shape
         seed = draw_seed(self.random_state)
 
-        if self.device is not None:
-            net.set_params(device=self.device)
+        net.set_params(device=check_device(net.device if self.device is None else self.device))
         callbacks = [*(net.callbacks or []), ("seed_epochs", SeedEpochs(seed))]
         if self.early_stopping:
             net.set_params(

@@ -1,13 +1,22 @@
-"""Saving fitted estimators without pickle, through skops, where skops covers them."""
+"""Loading saved models with clear errors; saving without pickle, through skops, where it can."""
 
 from __future__ import annotations
 
 import importlib
+import pickle
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dump_skops", "get_skops_trusted_types", "load_skops"]
+import joblib
+
+from sklasd.exceptions import ModelFileError
+
+__all__ = ["dump_skops", "get_skops_trusted_types", "load_model", "load_skops"]
+
+# What unpickling a damaged file raises: an unknown opcode is a KeyError, a stream cut
+# short an EOFError, IndexError or UnpicklingError, a numpy array cut short a ValueError.
+_DAMAGED = (EOFError, pickle.UnpicklingError, ValueError, KeyError, IndexError, TypeError)
 
 #: Packages whose public estimator classes load_skops trusts.
 _PUBLIC_PACKAGES = (
@@ -43,6 +52,88 @@ _COVERAGE = """\
     only from sources you trust: loading a pickle (joblib, :mod:`pickle`,
     :func:`torch.load` with ``weights_only=False``) can run arbitrary code.
 """
+
+
+def load_model(path: str | PathLike) -> Any:
+    """Load a model saved with :func:`joblib.dump`, with an error that names the file.
+
+    :func:`joblib.load` answers a damaged file with errors such as ``KeyError: 255`` or
+    ``EOFError`` that name no file and do not say what is wrong; this function raises a
+    :class:`~sklasd.exceptions.ModelFileError` that does. A model saved with another
+    sklasd version warns :class:`~sklasd.base.InconsistentVersionWarning`; one trained
+    on a GPU loads on a machine without one (on the CPU).
+
+    Loading runs pickle, which can run arbitrary code: load only files you trust (see
+    :func:`load_skops` for the models skops can save without pickle).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The model file (e.g. ``model_fan.joblib`` written by ``python -m sklasd``).
+
+    Returns
+    -------
+    model : object
+        The loaded model.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ModelFileError
+        If it is a folder, empty, truncated, corrupt, not a joblib file, or refers to
+        code that this installation lacks (a class of another version or package).
+
+    See Also
+    --------
+    joblib.load : The loader underneath.
+    sklasd.utils.RunFolder.dump_joblib : Saves a model atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import joblib
+    >>> import numpy as np
+    >>> from sklasd.scoring import KNNScorer
+    >>> from sklasd.utils import load_model
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "knn.joblib"
+    >>> X = np.random.default_rng(0).normal(size=(10, 2))
+    >>> _ = joblib.dump(KNNScorer().fit(X), path)
+    >>> load_model(path)
+    KNNScorer()
+    >>> _ = path.write_bytes(path.read_bytes()[:40])
+    >>> load_model(path)
+    Traceback (most recent call last):
+        ...
+    sklasd.exceptions.ModelFileError: Cannot load the model file '...knn.joblib': it is \
+truncated, corrupt or not a joblib file (...). Save the model again.
+    """
+    path = Path(path)
+    where = repr(str(path))
+    if not path.exists():
+        raise FileNotFoundError(f"Model file {where} does not exist.")
+    if not path.is_file():
+        raise ModelFileError(f"Model file {where} is not a file.")
+    if path.stat().st_size == 0:
+        raise ModelFileError(
+            f"Model file {where} is empty (0 bytes): the run that saved it did not finish. "
+            "Save the model again."
+        )
+    try:
+        return joblib.load(path)
+    except (ImportError, AttributeError) as error:
+        problem = (
+            "it refers to code this installation lacks, so it was saved with another "
+            "version of sklasd or of a library, or needs a package not installed here"
+        )
+        raise ModelFileError(
+            f"Cannot load the model file {where}: {problem} ({error})."
+        ) from error
+    except _DAMAGED as error:
+        raise ModelFileError(
+            f"Cannot load the model file {where}: it is truncated, corrupt or not a joblib "
+            f"file ({type(error).__name__}: {error}). Save the model again."
+        ) from error
 
 
 def _skops_io():

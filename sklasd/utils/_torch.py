@@ -1,7 +1,8 @@
-"""Seeding torch from ``random_state`` without touching any global random state."""
+"""Seeding torch from ``random_state`` without touching any global random state; devices."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-__all__ = ["draw_seed", "private_torch_rng", "seed_torch", "spawn_seeds"]
+__all__ = ["check_device", "draw_seed", "private_torch_rng", "seed_torch", "spawn_seeds"]
 
 _MAX_SEED = np.iinfo(np.int32).max
 
@@ -64,6 +65,74 @@ def spawn_seeds(random_state: Any, n_seeds: int) -> list[int]:
     """
     sequence = np.random.SeedSequence(draw_seed(random_state))
     return [int(seed) for seed in sequence.generate_state(n_seeds)]
+
+
+def check_device(device: Any) -> Any:
+    """The torch device to run on for ``device``: itself, or the CPU when its GPU is absent.
+
+    A model trained with ``device="cuda"`` keeps that parameter when it is saved; on a
+    machine without a GPU it would then fail to refit or to score. Every sklasd estimator
+    passes its ``device`` through this function when it trains or computes, so such a
+    model falls back to the CPU with a warning instead.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``...; None passes through.
+
+    Returns
+    -------
+    device : str, torch.device or None
+        ``device`` itself, or ``"cpu"`` when it names a CUDA (or MPS) device that this
+        machine does not have.
+
+    Raises
+    ------
+    ValueError
+        If ``device`` is not a torch device name.
+
+    Warns
+    -----
+    UserWarning
+        When falling back to the CPU.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import torch
+    >>> from sklasd.utils import check_device
+    >>> check_device("cpu")
+    'cpu'
+    >>> with warnings.catch_warnings(record=True):
+    ...     warnings.simplefilter("always")
+    ...     device = check_device("cuda")
+    >>> device == ("cuda" if torch.cuda.is_available() else "cpu")
+    True
+    """
+    if device is None:
+        return None
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'cpu', 'cuda', 'cuda:<index>' or 'mps'."
+        ) from error
+    if kind == "cuda":
+        index = torch.device(device).index or 0
+        present = torch.cuda.is_available() and index < torch.cuda.device_count()
+    elif kind == "mps":
+        present = torch.backends.mps.is_available()
+    else:
+        return device
+    if present:
+        return device
+    warnings.warn(
+        f"device={str(device)!r} was asked for, but this machine has no such GPU "
+        f"(torch.cuda.is_available() is {torch.cuda.is_available()}); running on the CPU.",
+        UserWarning,
+        stacklevel=2,
+    )
+    return "cpu"
 
 
 def _cuda_indices(device: Any) -> list[int]:

@@ -8,9 +8,20 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
+from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import FLOAT_DTYPES, check_array
 
 __all__ = ["check_clips", "check_labels", "check_metadata_array", "check_section"]
+
+# Integer PCM dtypes and the scale that maps them to [-1, 1), as soundfile reads integer
+# PCM files into floats (8-bit WAV is unsigned, centred on 128).
+_PCM_SCALES = {
+    np.dtype(np.int8): (0, 2**7),
+    np.dtype(np.uint8): (2**7, 2**7),
+    np.dtype(np.int16): (0, 2**15),
+    np.dtype(np.int32): (0, 2**31),
+}
 
 
 def check_metadata_array(values: Any, n_samples: int, *, name: str) -> np.ndarray:
@@ -34,8 +45,9 @@ def check_metadata_array(values: Any, n_samples: int, *, name: str) -> np.ndarra
     Raises
     ------
     ValueError
-        If ``values`` is not 1-D, has a length other than ``n_samples``, or holds
-        missing values (None, NaN, ``pd.NA``).
+        If ``values`` is not 1-D, has a length other than ``n_samples``, holds
+        missing values (None, NaN, ``pd.NA``), or mixes numbers and strings (which
+        cannot be sorted into groups).
 
     Examples
     --------
@@ -63,6 +75,27 @@ def check_metadata_array(values: Any, n_samples: int, *, name: str) -> np.ndarra
         raise ValueError(
             f"{name} has missing values at positions {positions[:10].tolist()}; "
             "every clip needs a value."
+        )
+    # A list of ints and strings becomes an array of strings ("0" beside "01"), an
+    # object array cannot be sorted: either way the groups would be wrong.
+    if array.dtype == object:
+        items = array
+    elif array.dtype.kind in "US" and not hasattr(values, "dtype"):
+        items = list(values)
+    else:
+        return array
+    is_text = np.array([isinstance(value, str | bytes) for value in items])
+    is_number = np.array(
+        [isinstance(value, int | float | np.number) and not isinstance(value, bool)
+         for value in items]
+    )  # fmt: skip
+    if is_text.any() and is_number.any():
+        text, number = items[np.argmax(is_text)], items[np.argmax(is_number)]
+        raise ValueError(
+            f"{name} mixes numbers and strings (e.g. {number!r} at position "
+            f"{np.argmax(is_number)} and {text!r} at position {np.argmax(is_text)}); "
+            f"give every clip the same kind of value, e.g. all ints: "
+            f"[int(value) for value in {name}]."
         )
     return array
 
@@ -155,7 +188,10 @@ def check_clips(X: Any) -> list[str] | np.ndarray:
     -------
     X : list of str or ndarray of shape (n_clips, n_samples)
         The paths as a list of str, or the waveforms as a finite float32/float64
-        array (float32 stays float32; other dtypes become float64).
+        array (float32 stays float32; other dtypes become float64). Integer PCM
+        waveforms are scaled to [-1, 1) as soundfile reads integer PCM files:
+        int16 divided by 32768 (to float32), int8 by 128 and uint8 (8-bit WAV)
+        less 128 by 128 (to float32), int32 by 2**31 (to float64).
 
     Raises
     ------
@@ -163,7 +199,8 @@ def check_clips(X: Any) -> list[str] | np.ndarray:
         If ``X`` is a single path instead of a sequence of paths.
     ValueError
         If ``X`` mixes paths and waveforms, is 1-D numeric (a single waveform),
-        empty, or holds NaN or infinity.
+        empty, holds NaN or infinity, or holds integers of a type that is no PCM
+        sample format (int64, uint16, ..., e.g. a list of Python ints).
 
     Examples
     --------
@@ -173,6 +210,8 @@ def check_clips(X: Any) -> list[str] | np.ndarray:
     ['a.wav', 'b.wav']
     >>> check_clips(np.zeros((2, 4), dtype=np.float32)).dtype
     dtype('float32')
+    >>> check_clips(np.array([[-32768, 0, 16384]], dtype=np.int16))
+    array([[-1. ,  0. ,  0.5]], dtype=float32)
     """
     if isinstance(X, (str, bytes, os.PathLike)):
         raise TypeError(
@@ -191,4 +230,47 @@ def check_clips(X: Any) -> list[str] | np.ndarray:
                 f"X mixes file paths with other items: item {position} is "
                 f"{type(items[position]).__name__}; pass only paths or only waveforms."
             )
+    dtype = _integer_dtype(X)
+    if dtype is not None:
+        if dtype not in _PCM_SCALES:
+            raise ValueError(
+                f"X holds waveforms of dtype {dtype}, which is no integer PCM sample format "
+                "(int8, uint8, int16, int32), so its scale is unknown. Pass float waveforms "
+                "in [-1, 1], e.g. X / 32768 for 16-bit samples."
+            )
+        offset, scale = _PCM_SCALES[dtype]
+        X = check_array(X, dtype=None, input_name="X")
+        return (X.astype(np.float64 if scale > 2**24 else np.float32) - offset) / scale
     return check_array(X, dtype=FLOAT_DTYPES, input_name="X")
+
+
+def _integer_dtype(X: Any) -> np.dtype | None:
+    """The dtype of ``X`` when it holds integers (or booleans), else None."""
+    if isinstance(X, pd.DataFrame):
+        dtypes = set(X.dtypes)
+        dtype = dtypes.pop() if len(dtypes) == 1 else None
+    elif hasattr(X, "dtype"):
+        dtype = X.dtype
+    else:
+        try:
+            dtype = np.asarray(X).dtype
+        except ValueError:  # ragged: check_array says so
+            return None
+    if dtype is None or not isinstance(dtype, np.dtype) or dtype.kind not in "iub":
+        return None
+    return dtype
+
+
+def _check_routing_for(estimator: Any, method: str, params: dict, *, caller: str) -> None:
+    """Refuse, with the fix, metadata bound for a Pipeline while metadata routing is off.
+
+    A Pipeline passes metadata such as ``section`` on to its steps only with routing on;
+    off, it raises a message that suggests ``<step>__<param>`` names instead.
+    """
+    if params and isinstance(estimator, Pipeline) and not _routing_enabled():
+        raise ValueError(
+            f"{caller} would pass {sorted(params)} to {method} of a Pipeline, but metadata "
+            "routing is off, so the Pipeline cannot take it. Call "
+            "sklearn.set_config(enable_metadata_routing=True) first (or run inside "
+            "sklearn.config_context(enable_metadata_routing=True))."
+        )

@@ -325,6 +325,22 @@ def test_a_model_trained_on_cuda_loads_and_scores_on_cpu(make_detector, fan):
     np.testing.assert_array_equal(loaded.decision_function(X_test, section=s_test), expected)
 
 
+def test_device_cuda_falls_back_to_the_cpu_for_scoring_and_refitting(make_detector, fan):
+    """A detector saved with device="cuda" scores and refits on a machine without a GPU."""
+    X_train, s_train, X_test, s_test, _ = split(fan)
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        with pytest.warns(UserWarning, match=r"device='cuda' .* running on the CPU"):
+            detector = make_detector(device="cuda").fit(X_train, section=s_train)
+        assert torch.device(detector.embedder_.net_.device).type == "cpu"
+        expected = detector.decision_function(X_test, section=s_test)
+        loaded = pickle.loads(pickle.dumps(detector))
+        assert loaded.device == "cuda"  # the parameter stays as given
+        np.testing.assert_array_equal(loaded.decision_function(X_test, section=s_test), expected)
+        with pytest.warns(UserWarning, match="running on the CPU"):
+            loaded.fit(X_train, section=s_train)
+    np.testing.assert_array_equal(loaded.decision_function(X_test, section=s_test), expected)
+
+
 def test_random_state_makes_fits_repeatable(make_detector, fan):
     X_train, s_train, X_test, s_test, _ = split(fan)
     first, second, other = (

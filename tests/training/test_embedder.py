@@ -287,6 +287,18 @@ def test_a_model_saved_on_cuda_loads_and_scores_on_cpu(make_embedder, features):
     np.testing.assert_array_equal(loaded.transform(X), expected)
 
 
+def test_a_net_set_to_cuda_trains_on_the_cpu_without_a_gpu(make_embedder, features):
+    """device=None keeps the net's device: the net's "cuda" falls back as well."""
+    X, section = features
+    with mock.patch("torch.cuda.is_available", return_value=False):
+        for params in ({"device": "cuda"}, {"net_params": {"device": "cuda"}}):
+            with pytest.warns(UserWarning, match="running on the CPU"):
+                embedder = make_embedder(**params).fit(X, section=section)
+            assert torch.device(embedder.net_.device).type == "cpu"
+    with pytest.raises(ValueError, match="not a torch device"):
+        make_embedder(device="gpu").fit(X, section=section)
+
+
 # -- scikit-learn integration ----------------------------------------------------------
 
 

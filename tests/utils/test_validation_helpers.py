@@ -67,7 +67,7 @@ def test_clips_as_paths(tmp_path):
 def test_clips_as_waveforms():
     waveforms = np.zeros((2, 8), dtype=np.float32)
     assert check_clips(waveforms).dtype == np.float32
-    as_list = check_clips([[0, 1, 2], [3, 4, 5]])
+    as_list = check_clips([[0.0, 0.1, 0.2], [0.3, 0.4, 0.5]])
     assert as_list.dtype == np.float64 and as_list.shape == (2, 3)
 
 
