@@ -5,6 +5,7 @@ class outputs (``forward``) and embeddings (``embed``); losses share the interfa
 ``loss(output, target)`` and ``logits(output)``.
 """
 
+from sklasd.nn._adacos import AdaProjLoss, SubclusterAdaCosLoss, adacos_scale
 from sklasd.nn._centroid_losses import (
     CENTROID_LOSSES,
     CentroidLoss,
@@ -67,6 +68,7 @@ __all__ = [
     "RFRCNN",
     "TDNN",
     "TDNN_FRAME_LAYERS",
+    "AdaProjLoss",
     "ArcFaceLoss",
     "AttributeHeads",
     "AttributeLoss",
@@ -91,6 +93,7 @@ __all__ = [
     "STgramNet",
     "ShallowViT",
     "StageBCELoss",
+    "SubclusterAdaCosLoss",
     "SupConCELoss",
     "SupConLoss",
     "TDNNRow",
@@ -99,6 +102,7 @@ __all__ = [
     "ViTClassifier",
     "ViTEncoder",
     "Wav2VecClassifier",
+    "adacos_scale",
     "centroid_score",
     "class_centroids",
     "combine_stages",
