@@ -12,6 +12,7 @@ from sklasd.nn._centroid_losses import (
     centroid_score,
     class_centroids,
 )
+from sklasd.nn._dual_branch import DualBranchNet, SpectrumBranch
 from sklasd.nn._layers import CosineHead
 from sklasd.nn._losses import ArcFaceLoss, CrossEntropyLoss
 from sklasd.nn._metric_losses import (
@@ -20,6 +21,7 @@ from sklasd.nn._metric_losses import (
     BatchHardTripletLoss,
     ClassificationTripletAttributeLoss,
 )
+from sklasd.nn._mixup import feature_exchange, mixup
 from sklasd.nn._mobilefacenet import MOBILEFACENET_BLOCKS, BottleneckRow, MobileFaceNet
 from sklasd.nn._mobilenetv2 import MOBILENETV2_BLOCKS, MobileNetV2
 from sklasd.nn._mobilenetv3 import MOBILENETV3_ID_BLOCKS, BneckRow, MobileNetV3IDNet
@@ -80,6 +82,7 @@ __all__ = [
     "ClassificationTripletAttributeLoss",
     "CosineHead",
     "CrossEntropyLoss",
+    "DualBranchNet",
     "InfoNCELoss",
     "MAEDecoder",
     "MobileFaceNet",
@@ -92,6 +95,7 @@ __all__ = [
     "ResNet38",
     "STgramNet",
     "ShallowViT",
+    "SpectrumBranch",
     "StageBCELoss",
     "SubclusterAdaCosLoss",
     "SupConCELoss",
@@ -106,9 +110,11 @@ __all__ = [
     "centroid_score",
     "class_centroids",
     "combine_stages",
+    "feature_exchange",
     "load_pretrained_weights",
     "log_mel_spectrogram",
     "masked_mse",
+    "mixup",
     "patchify",
     "random_masking",
     "sincos_pos_embed",

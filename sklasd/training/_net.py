@@ -15,8 +15,8 @@ from skorch.utils import to_numpy, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import Subset
 
-from sklasd.nn import ClassificationTripletAttributeLoss
-from sklasd.nn._layers import _check_int
+from sklasd.nn import ClassificationTripletAttributeLoss, feature_exchange, mixup
+from sklasd.nn._layers import _check_int, _check_real
 from sklasd.nn._metric_losses import _check_weight
 from sklasd.nn._multitask import MultiTaskOutputs
 from sklasd.training._sampler import SectionBalancedBatchSampler
@@ -242,6 +242,9 @@ class ClassifierNet(NeuralNetClassifier):
         attribute_weight=0.0,
         n_attribute_classes=(),
         n_clips_per_class=4,
+        mixup_prob=0.0,
+        mixup_alpha=1.0,
+        featex_prob=0.0,
         verbose=0,
         **kwargs,
     ):
@@ -264,6 +267,9 @@ class ClassifierNet(NeuralNetClassifier):
         self.attribute_weight = attribute_weight
         self.n_attribute_classes = n_attribute_classes
         self.n_clips_per_class = n_clips_per_class
+        self.mixup_prob = mixup_prob
+        self.mixup_alpha = mixup_alpha
+        self.featex_prob = featex_prob
 
     @property
     def _default_callbacks(self):
@@ -271,7 +277,8 @@ class ClassifierNet(NeuralNetClassifier):
         callbacks = []
         checkpoint = None
         if self.checkpoint_dir is not None:
-            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
+            extra = {"f_featex_criterion": "featex_criterion.pt"} if self._featex else {}
+            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir), **extra)
             callbacks.append(("load_init_state", LoadInitState(checkpoint)))
         # Validation accuracy of the classes: the first column of multi-task targets.
         callbacks += [
@@ -310,15 +317,101 @@ class ClassifierNet(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self):
-        """The criterion; the classification term of the total loss for multi-task losses."""
-        super().initialize_criterion()
+        """The criterion; the classification term of the total loss for multi-task losses.
+
+        A criterion that takes embeddings gets the module's ``n_classes`` and
+        ``embedding_dim`` (unless given as ``criterion__...``); with
+        ``featex_prob > 0`` a second one over three times the classes
+        (``featex_criterion_``) learns the exchanged embeddings.
+        """
+        mixup_prob, _, featex_prob = self._augmentation()
+        if not self._takes_embeddings:
+            if featex_prob > 0:
+                raise ValueError(
+                    f"featex_prob={featex_prob} needs a criterion that takes embeddings "
+                    f"(SubclusterAdaCosLoss, AdaProjLoss), got {self._criterion_name}."
+                )
+            super().initialize_criterion()
+            if mixup_prob > 0 and not isinstance(self.criterion_, torch.nn.CrossEntropyLoss):
+                raise ValueError(
+                    f"mixup_prob={mixup_prob} needs a criterion that takes class "
+                    "probabilities as targets (CrossEntropyLoss, SubclusterAdaCosLoss, "
+                    f"AdaProjLoss), got {self._criterion_name}."
+                )
+            if self._multi_task:
+                if mixup_prob > 0:
+                    raise ValueError(
+                        f"mixup_prob={mixup_prob} cannot mix the targets of a triplet or "
+                        "attribute loss; set mixup_prob=0 or the weights of those terms to 0."
+                    )
+                self.criterion_ = ClassificationTripletAttributeLoss(
+                    classifier_loss=self.criterion_,
+                    triplet_weight=self.triplet_weight,
+                    attribute_weight=self.attribute_weight,
+                )
+            return self
         if self._multi_task:
-            self.criterion_ = ClassificationTripletAttributeLoss(
-                classifier_loss=self.criterion_,
-                triplet_weight=self.triplet_weight,
-                attribute_weight=self.attribute_weight,
+            raise ValueError(
+                f"{self._criterion_name} takes the network's embeddings; it does not combine "
+                "with a triplet or attribute loss (set triplet_weight and attribute_weight to "
+                "0)."
             )
+        kwargs = {**self._embedding_sizes(), **self.get_params_for("criterion")}
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        if featex_prob > 0:
+            if not hasattr(self.module_, "branch_embeddings"):
+                raise ValueError(
+                    f"featex_prob={featex_prob} exchanges the embeddings of two branches: the "
+                    f"module needs a branch_embeddings method (DualBranchNet); "
+                    f"{type(self.module_).__name__} has none."
+                )
+            self.featex_criterion_ = self.initialized_instance(
+                self.criterion, {**kwargs, "n_classes": 3 * kwargs["n_classes"]}
+            )
+        elif hasattr(self, "featex_criterion_"):
+            self._unregister_attribute("featex_criterion")
+            del self.featex_criterion_
         return self
+
+    @property
+    def _criterion_name(self) -> str:
+        criterion = self.criterion
+        return getattr(criterion, "__name__", type(criterion).__name__)
+
+    @property
+    def _takes_embeddings(self) -> bool:
+        """Whether the criterion takes the module's embeddings (and owns the classes)."""
+        return bool(getattr(self.criterion, "takes_embeddings", False))
+
+    def _embedding_sizes(self) -> dict:
+        """``n_classes`` and ``embedding_dim`` of the module, for an embedding criterion."""
+        sizes = {
+            "n_classes": self.get_params_for("module").get(
+                "n_classes", getattr(self.module_, "n_classes", None)
+            ),
+            "embedding_dim": getattr(self.module_, "embedding_dim", None),
+        }
+        missing = [name for name, value in sizes.items() if value is None]
+        if missing:
+            raise ValueError(
+                f"{self._criterion_name} is built from the module's n_classes and "
+                f"embedding_dim; {type(self.module_).__name__} does not give {missing}: set "
+                + ", ".join(f"criterion__{name}" for name in missing)
+                + "."
+            )
+        return sizes
+
+    def _augmentation(self) -> tuple[float, float, float]:
+        """``(mixup_prob, mixup_alpha, featex_prob)``, validated."""
+        return (
+            _check_real("mixup_prob", self.mixup_prob, 0.0, 1.0, low_open=False),
+            _check_real("mixup_alpha", self.mixup_alpha, 0.0, np.inf, low_open=True),
+            _check_real("featex_prob", self.featex_prob, 0.0, 1.0, low_open=False),
+        )
+
+    @property
+    def _featex(self) -> bool:
+        return self._augmentation()[2] > 0
 
     def _autocast(self) -> AbstractContextManager:
         """Autocast to bfloat16 on the net's device type when ``amp`` is on."""
@@ -326,9 +419,48 @@ class ClassifierNet(NeuralNetClassifier):
         return torch.autocast(device_type, dtype=torch.bfloat16, enabled=bool(self.amp))
 
     def infer(self, x, **fit_params):
-        """Forward pass of a batch, under autocast when ``amp`` is on."""
+        """Forward pass of a batch, under autocast when ``amp`` is on.
+
+        The module's ``embed`` output for a criterion that takes embeddings.
+        """
         with self._autocast():
+            if self._takes_embeddings:
+                return self.module_.embed(to_tensor(x, device=self.device), **fit_params)
             return super().infer(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step, with mixup and feature exchange when they are on."""
+        mixup_prob, mixup_alpha, featex_prob = self._augmentation()
+        if mixup_prob == 0 and featex_prob == 0:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        x = to_tensor(Xi, device=self.device)
+        y = to_tensor(yi, device=self.device)
+        if y.dim() != 1 or y.is_floating_point():
+            raise ValueError(
+                "mixup and feature exchange need one class index per training item, got "
+                f"targets of shape {tuple(y.shape)} and {y.dtype}."
+            )
+        # Class indices 0, ..., n - 1: the classes seen in y (or the classes parameter).
+        n_classes = self.criterion_.n_classes if self._takes_embeddings else len(self.classes_)
+        target = torch.nn.functional.one_hot(y.long(), n_classes).float()
+        if mixup_prob > 0:
+            x, target = mixup(x, target, prob=mixup_prob, alpha=mixup_alpha)
+        if featex_prob > 0:
+            with self._autocast():
+                first, second = self.module_.branch_embeddings(x, **fit_params)
+            y_pred = torch.cat([first, second], dim=1)
+            exchanged, exchanged_target = feature_exchange(
+                first.float(), second.float(), target, prob=featex_prob
+            )
+            loss = self.get_loss(y_pred, target, X=x, training=True)
+            loss = loss + self.featex_criterion_(exchanged, exchanged_target)
+        else:
+            y_pred = self.infer(x, **fit_params)
+            loss = self.get_loss(y_pred, target, X=x, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
         """The criterion on float32 outputs (autocast may give bfloat16 ones)."""
