@@ -132,6 +132,29 @@ class ClassifierNet(NeuralNetClassifier):
       negatives in its batch; the classes are read from the training dataset's
       ``y`` (its first column); ``predict_proba`` and :meth:`embed` work as
       without these terms;
+    - criteria that take embeddings (class attribute ``takes_embeddings``:
+      :class:`~sklasd.nn.SubclusterAdaCosLoss`, :class:`~sklasd.nn.AdaProjLoss`)
+      are built with the module's ``n_classes`` and ``embedding_dim`` (unless
+      set as ``criterion__...``) and get the module's ``embed(x)`` instead of
+      its class outputs, in training and in ``predict_proba``; they hold the
+      class centres, so the module's own head is not used;
+    - mixup (``mixup_prob > 0``, :func:`~sklasd.nn.mixup`): each training item
+      is mixed, with probability ``mixup_prob``, with another item of its batch,
+      ``x <- lambda x + (1 - lambda) x'`` and likewise its one-hot target, with
+      ``lambda ~ Beta(mixup_alpha, mixup_alpha)``; the criterion then gets class
+      probabilities, which :class:`torch.nn.CrossEntropyLoss` (and subclasses)
+      and the embedding criteria accept. The inputs mix as they are: waveform
+      blocks (:class:`~sklasd.nn.DualBranchNet`, as in Wilkinghoff's systems,
+      ``mixup_prob=0.5``, ``mixup_alpha=1``) or log-mel values;
+    - feature exchange (``featex_prob > 0``, :func:`~sklasd.nn.feature_exchange`,
+      Wilkinghoff, ICASSP 2024), for a module with ``branch_embeddings(x)``
+      (:class:`~sklasd.nn.DualBranchNet`) and an embedding criterion: with
+      probability ``featex_prob`` an item takes the second-branch embedding of
+      another item of its batch, and a second criterion of the same class over
+      ``3 n_classes`` classes (``featex_criterion_``) learns whether the halves
+      belong together; the loss is the criterion's plus that one's. Draws of
+      mixup and feature exchange use torch's generator, which
+      :class:`NetEmbedder` seeds per epoch from its ``random_state``;
     - :meth:`embed` gives the module's embeddings;
     - a net trained on CUDA unpickles on a machine without CUDA, callbacks
       included (skorch maps the module, criterion and optimizer to the CPU but
@@ -175,6 +198,16 @@ class ClassifierNet(NeuralNetClassifier):
     n_clips_per_class : int, default=4
         K, the clips of each class in a training batch when
         ``triplet_weight > 0`` (>= 2).
+    mixup_prob : float, default=0.0
+        Probability in [0, 1] that a training item is mixed with another; 0
+        turns mixup off. Needs one class index per item as target (no triplet
+        or attribute term).
+    mixup_alpha : float, default=1.0
+        Parameter (> 0) of the Beta distribution of the mixing weight; 1 draws
+        it uniformly.
+    featex_prob : float, default=0.0
+        Probability in [0, 1] that a training item's second-branch embedding is
+        exchanged; 0 turns feature exchange off.
     verbose : int, default=0
         0 prints nothing, 1 a table row per epoch, 2 also a progress bar.
     device : str, default="cpu"
@@ -190,6 +223,8 @@ class ClassifierNet(NeuralNetClassifier):
     module_, criterion_, optimizer_, history_ : see :class:`skorch.NeuralNet`
         The trained module, its criterion and optimizer, and the training history
         (``net.history[:, "train_loss"]``, ``net.history[:, "event_lr"]``...).
+    featex_criterion_ : torch.nn.Module
+        With ``featex_prob > 0``: the criterion of the exchanged embeddings.
 
     See Also
     --------
@@ -219,6 +254,23 @@ class ClassifierNet(NeuralNetClassifier):
     >>> net = ClassifierNet(Tiny, max_epochs=3).fit(RandomCrops(X, y, n_frames=8), y)
     >>> len(net.history), net.embed(X[:, :, :, :8]).shape
     (3, (6, 4))
+
+    Wilkinghoff's recipe: a dual-branch network on waveform blocks, the AdaProj
+    loss, mixup and feature exchange:
+
+    >>> from sklasd.nn import TDNN, AdaProjLoss, DualBranchNet
+    >>> blocks = np.random.default_rng(0).normal(size=(8, 1, 128, 16)).astype(np.float32)
+    >>> y = np.array([0, 1] * 4)
+    >>> net = ClassifierNet(
+    ...     DualBranchNet, criterion=AdaProjLoss, criterion__subspace_dim=2,
+    ...     module__n_classes=2, module__input_size=(128, 16), module__n_mels=16,
+    ...     module__n_fft=256, module__spectrum_width=8, module__spectrum_dim=8,
+    ...     module__backbone=TDNN, module__width_mult=0.125, module__embedding_dim=8,
+    ...     mixup_prob=0.5, featex_prob=0.5, max_epochs=2, batch_size=4).fit(blocks, y)
+    >>> net.criterion_.n_classes, net.featex_criterion_.n_classes
+    (2, 6)
+    >>> net.predict_proba(blocks).shape
+    (8, 2)
     """
 
     # Callbacks hold torch state too (the LR scheduler references the optimizer and
