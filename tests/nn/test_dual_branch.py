@@ -24,7 +24,9 @@ def test_spectrum_is_the_fft_magnitude_up_to_fmax():
     assert branch.n_bins == 101  # 1 Hz bins, 0 to 100 Hz
     waves = torch.randn(2, 1000)
     expected = np.abs(np.fft.rfft(waves.numpy(), axis=1))[:, :101]
-    np.testing.assert_allclose(branch.spectrum(waves)[:, 0].numpy(), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        branch.spectrum(waves)[:, 0].numpy(), expected, rtol=1e-4, atol=1e-4
+    )
     assert SpectrumBranch(1000, sr=1000).n_bins == 501
 
 
