@@ -129,7 +129,7 @@ class DualBranchNet(nn.Module):
     """Log-mel CNN and magnitude-spectrum CNN on waveform crops, embeddings concatenated.
 
     The front end of the best DCASE 2022 to 2024 anomalous sound detection
-    systems (Wilkinghoff's; ASDKit's "dual branch"): from each waveform crop,
+    systems (Wilkinghoff's): from each waveform crop,
     branch 1 computes a log-mel spectrogram (:func:`log_mel_spectrogram`, the
     computation of :class:`sklasd.features.LogMel`) and embeds it with a 2-D
     CNN (``backbone``, any network of :mod:`sklasd.nn`); branch 2 embeds the

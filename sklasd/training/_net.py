@@ -482,9 +482,21 @@ class ClassifierNet(NeuralNetClassifier):
 
     def train_step_single(self, batch, **fit_params):
         """skorch's training step, with mixup and feature exchange when they are on."""
-        mixup_prob, mixup_alpha, featex_prob = self._augmentation()
-        if mixup_prob == 0 and featex_prob == 0:
+        if not self._augmenting:
             return super().train_step_single(batch, **fit_params)
+        step = self._augmented_step(batch, **fit_params)
+        step["loss"].backward()
+        return step
+
+    @property
+    def _augmenting(self) -> bool:
+        """Whether mixup or feature exchange is on."""
+        mixup_prob, _, featex_prob = self._augmentation()
+        return mixup_prob > 0 or featex_prob > 0
+
+    def _augmented_step(self, batch, **fit_params) -> dict:
+        """Loss and output of a training batch with mixup and feature exchange (no backward)."""
+        mixup_prob, mixup_alpha, featex_prob = self._augmentation()
         self._set_training(True)
         Xi, yi = unpack_data(batch)
         x = to_tensor(Xi, device=self.device)
@@ -511,7 +523,6 @@ class ClassifierNet(NeuralNetClassifier):
         else:
             y_pred = self.infer(x, **fit_params)
             loss = self.get_loss(y_pred, target, X=x, training=True)
-        loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
