@@ -427,6 +427,7 @@ class ClassifierNet(NeuralNetClassifier):
 
     @property
     def _criterion_name(self) -> str:
+        """The criterion's class name, for error messages."""
         criterion = self.criterion
         return getattr(criterion, "__name__", type(criterion).__name__)
 
@@ -463,6 +464,7 @@ class ClassifierNet(NeuralNetClassifier):
 
     @property
     def _featex(self) -> bool:
+        """Whether feature exchange is on (and ``featex_criterion_`` exists)."""
         return self._augmentation()[2] > 0
 
     def _autocast(self) -> AbstractContextManager:
