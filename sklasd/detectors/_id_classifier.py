@@ -14,7 +14,15 @@ from sklearn.utils.validation import _num_samples
 from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin, _pairs
 from sklasd.features import LogMel
-from sklasd.nn import TDNN, ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
+from sklasd.nn import (
+    TDNN,
+    AdaProjLoss,
+    ArcFaceLoss,
+    CrossEntropyLoss,
+    MobileFaceNet,
+    MobileNetV3IDNet,
+    SubclusterAdaCosLoss,
+)
 from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
 from sklasd.training import ClassifierNet, NetEmbedder
 from sklasd.utils import check_clips, check_metadata_array
@@ -27,20 +35,27 @@ _NETWORKS = {
     "mobilefacenet": (MobileFaceNet, {"module__width_mult": 0.5, "module__depth_mult": 0.5}),
     "tdnn": (TDNN, {"module__width_mult": 0.5}),
 }
-# The classification loss and the head of the network that it needs.
-_CLASSIFIER_LOSSES = {"arcface": (ArcFaceLoss, "cosine"), "ce": (CrossEntropyLoss, "linear")}
+# The classification loss and the head of the network that it needs (the losses on
+# embeddings hold their own class centres and leave the network's head unused).
+_CLASSIFIER_LOSSES = {
+    "arcface": (ArcFaceLoss, "cosine"),
+    "ce": (CrossEntropyLoss, "linear"),
+    "subcluster_adacos": (SubclusterAdaCosLoss, "linear"),
+    "adaproj": (AdaProjLoss, "linear"),
+}
 # The ClassifierNet weight of each further term of a loss name such as "ce+triplet".
 _LOSS_TERMS = {"triplet": "triplet_weight", "attribute": "attribute_weight"}
+# The losses on embeddings take no further terms.
 _LOSSES = {
     base + suffix: (base, terms)
-    for base in _CLASSIFIER_LOSSES
+    for base in ("arcface", "ce")
     for suffix, terms in (
         ("", ()),
         ("+triplet", ("triplet",)),
         ("+attribute", ("attribute",)),
         ("+triplet+attribute", ("triplet", "attribute")),
     )
-}
+} | {base: (base, ()) for base in ("subcluster_adacos", "adaproj")}
 _SCORERS = {
     "cosine": CosineScorer,
     "knn": KNNScorer,
@@ -101,7 +116,10 @@ def make_id_embedder(
         ``"arcface"`` (:class:`~sklasd.nn.ArcFaceLoss` with a cosine head),
         optionally followed by ``"+triplet"``, ``"+attribute"`` or
         ``"+triplet+attribute"`` (e.g. ``"ce+triplet+attribute"``, the paper's
-        loss).
+        loss); or ``"subcluster_adacos"`` (:class:`~sklasd.nn.SubclusterAdaCosLoss`,
+        16 fixed centres per class) or ``"adaproj"`` (:class:`~sklasd.nn.AdaProjLoss`,
+        32-dimensional class subspaces), the losses of Wilkinghoff's systems,
+        which take the network's embeddings and cannot take further terms.
     **net_params : dict
         Further :class:`~sklasd.training.ClassifierNet` parameters, overriding the
         above (``max_epochs=100``, ``module__width_mult=1.0``, ``lr=...``).
@@ -238,8 +256,9 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         Loss of the default embedder (see :func:`make_id_embedder`): ``"ce"``,
         ``"arcface"``, or either followed by ``"+triplet"``, ``"+attribute"`` or
         ``"+triplet+attribute"`` (the losses of Wang, Du and Wang, 2022; the
-        attribute loss needs ``attributes`` in ``fit``). Only when ``embedder``
-        is None (giving both is an error). None means ``"ce"``.
+        attribute loss needs ``attributes`` in ``fit``); ``"subcluster_adacos"``
+        or ``"adaproj"`` (Wilkinghoff's). Only when ``embedder`` is None
+        (giving both is an error). None means ``"ce"``.
     target : {"auto", "section", "attributes", "section_attributes"}, default="auto"
         Classes the network learns; see above.
     scoring : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer, \

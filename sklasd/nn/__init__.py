@@ -5,6 +5,7 @@ class outputs (``forward``) and embeddings (``embed``); losses share the interfa
 ``loss(output, target)`` and ``logits(output)``.
 """
 
+from sklasd.nn._adacos import AdaProjLoss, SubclusterAdaCosLoss, adacos_scale
 from sklasd.nn._autoencoder import DenseAutoencoder
 from sklasd.nn._centroid_losses import (
     CENTROID_ALPHA,
@@ -13,6 +14,7 @@ from sklasd.nn._centroid_losses import (
     centroid_score,
     class_centroids,
 )
+from sklasd.nn._dual_branch import DualBranchNet, SpectrumBranch
 from sklasd.nn._layers import CosineHead
 from sklasd.nn._losses import ArcFaceLoss, CrossEntropyLoss
 from sklasd.nn._metric_losses import (
@@ -21,6 +23,7 @@ from sklasd.nn._metric_losses import (
     BatchHardTripletLoss,
     ClassificationTripletAttributeLoss,
 )
+from sklasd.nn._mixup import feature_exchange, mixup
 from sklasd.nn._mobilefacenet import MOBILEFACENET_BLOCKS, BottleneckRow, MobileFaceNet
 from sklasd.nn._mobilenetv2 import MOBILENETV2_BLOCKS, MobileNetV2
 from sklasd.nn._mobilenetv3 import MOBILENETV3_ID_BLOCKS, BneckRow, MobileNetV3IDNet
@@ -70,6 +73,7 @@ __all__ = [
     "RFRCNN",
     "TDNN",
     "TDNN_FRAME_LAYERS",
+    "AdaProjLoss",
     "ArcFaceLoss",
     "AttributeHeads",
     "AttributeLoss",
@@ -82,6 +86,7 @@ __all__ = [
     "CosineHead",
     "CrossEntropyLoss",
     "DenseAutoencoder",
+    "DualBranchNet",
     "InfoNCELoss",
     "MAEDecoder",
     "MobileFaceNet",
@@ -94,7 +99,9 @@ __all__ = [
     "ResNet38",
     "STgramNet",
     "ShallowViT",
+    "SpectrumBranch",
     "StageBCELoss",
+    "SubclusterAdaCosLoss",
     "SupConCELoss",
     "SupConLoss",
     "TDNNRow",
@@ -103,12 +110,15 @@ __all__ = [
     "ViTClassifier",
     "ViTEncoder",
     "Wav2VecClassifier",
+    "adacos_scale",
     "centroid_score",
     "class_centroids",
     "combine_stages",
+    "feature_exchange",
     "load_pretrained_weights",
     "log_mel_spectrogram",
     "masked_mse",
+    "mixup",
     "patchify",
     "random_masking",
     "sincos_pos_embed",

@@ -88,6 +88,34 @@ def log_mel_spectrogram(
     return db
 
 
+def _check_block_input(in_channels, input_size, name: str) -> tuple[int, int]:
+    """``(hop_length, n_blocks)`` of the waveform-block input of a network, checked."""
+    if _check_int("in_channels", in_channels, 1) != 1:
+        raise ValueError(
+            f"{name} takes mono waveform blocks (in_channels=1), got in_channels={in_channels}."
+        )
+    if (
+        isinstance(input_size, str | bytes)
+        or not isinstance(input_size, Sequence)
+        or (len(input_size) != 2)
+    ):
+        raise ValueError(f"input_size must be a pair (hop_length, n_blocks), got {input_size!r}.")
+    return (
+        _check_int("input_size[0] (hop_length)", input_size[0], 1),
+        _check_int("input_size[1] (n_blocks)", input_size[1], 1),
+    )
+
+
+def _block_waveforms(x: torch.Tensor, hop_length: int, name: str) -> torch.Tensor:
+    """The waveforms (batch, k * hop_length) of blocks (batch, 1, hop_length, k), checked."""
+    if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != hop_length:
+        raise ValueError(
+            f"{name} expects waveform blocks of shape (batch, 1, {hop_length}, n_blocks) "
+            f"(WaveformFrames(hop_length={hop_length})), got {tuple(x.shape)}."
+        )
+    return x[:, 0].mT.reshape(x.shape[0], -1)
+
+
 class STgramNet(nn.Module):
     """STgram-MFN end to end: [log-mel, Tgram] of waveform crops as channels into a backbone.
 
@@ -200,21 +228,7 @@ class STgramNet(nn.Module):
         **backbone_params,
     ) -> None:
         super().__init__()
-        if _check_int("in_channels", in_channels, 1) != 1:
-            raise ValueError(
-                f"STgramNet takes mono waveform blocks (in_channels=1), got in_channels="
-                f"{in_channels}."
-            )
-        if (
-            isinstance(input_size, str | bytes)
-            or not isinstance(input_size, Sequence)
-            or (len(input_size) != 2)
-        ):
-            raise ValueError(
-                f"input_size must be a pair (hop_length, n_blocks), got {input_size!r}."
-            )
-        self.hop_length = _check_int("input_size[0] (hop_length)", input_size[0], 1)
-        n_blocks = _check_int("input_size[1] (n_blocks)", input_size[1], 1)
+        self.hop_length, n_blocks = _check_block_input(in_channels, input_size, "STgramNet")
         self.n_fft = _check_int("n_fft", n_fft, 2)
         self.top_db = top_db
         self.log_mel = bool(log_mel)
@@ -232,13 +246,7 @@ class STgramNet(nn.Module):
 
     def waveforms(self, x: torch.Tensor) -> torch.Tensor:
         """The waveforms (batch, k * hop_length) of blocks (batch, 1, hop_length, k)."""
-        if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != self.hop_length:
-            raise ValueError(
-                f"STgramNet expects waveform blocks of shape (batch, 1, {self.hop_length}, "
-                f"n_blocks) (WaveformFrames(hop_length={self.hop_length})), got "
-                f"{tuple(x.shape)}."
-            )
-        return x[:, 0].mT.reshape(x.shape[0], -1)
+        return _block_waveforms(x, self.hop_length, type(self).__name__)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The stacked channels (batch, 2 or 1, n_mels, k + 1) that enter the backbone.

@@ -73,6 +73,15 @@ class AcceleratedClassifierNet(AccelerateMixin, ClassifierNet):
     def __init__(self, *args, callbacks__print_log__sink=print, **kwargs):
         super().__init__(*args, callbacks__print_log__sink=callbacks__print_log__sink, **kwargs)
 
+    def train_step_single(self, batch, **fit_params):
+        """The accelerated training step, with mixup and feature exchange when they are on."""
+        if not self._augmenting:
+            return super().train_step_single(batch, **fit_params)
+        with self.accelerator.autocast():
+            step = self._augmented_step(batch, **fit_params)
+            self.accelerator.backward(step["loss"])
+        return step
+
     def _unwrap_accelerator(self) -> None:
         if not self._wrapped_with_accelerator:
             return

@@ -103,8 +103,11 @@ class NetEmbedder(
     (default) ``fit`` ends with one pass of the trained network over the
     inference crops of the normal training clips that recomputes the running
     statistics as their plain average
-    (:func:`torch.optim.swa_utils.update_bn`); networks without batch
-    normalisation are left as they are.
+    (:func:`torch.optim.swa_utils.update_bn`) over batches of crops drawn in a
+    shuffled order (clips in file order come section by section, and batches
+    of one section would miss the variance between sections, which then blows
+    up at inference); networks without batch normalisation are left as they
+    are.
 
     **Randomness.** Everything random (weights, crops, shuffling, dropout, the
     validation split) derives from ``random_state``; torch's and numpy's global
@@ -470,8 +473,10 @@ class NetEmbedder(
         crops of ``X`` (a no-op for modules without batch normalisation)."""
         crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
         batch_size = len(crops) if net.batch_size == -1 else net.batch_size
+        # Shuffled (from the fit's private torch state): batches that mix the
+        # sections, whose average variance is then the variance of all crops.
         loader = torch.utils.data.DataLoader(
-            crops, batch_size=batch_size, drop_last=len(crops) % batch_size == 1
+            crops, batch_size=batch_size, shuffle=True, drop_last=len(crops) % batch_size == 1
         )
         torch.optim.swa_utils.update_bn(loader, net.module_, device=net.device)
 

@@ -15,8 +15,8 @@ from skorch.utils import to_numpy, to_tensor
 from torch.optim.lr_scheduler import CosineAnnealingWarmRestarts
 from torch.utils.data import Subset
 
-from sklasd.nn import ClassificationTripletAttributeLoss
-from sklasd.nn._layers import _check_int
+from sklasd.nn import ClassificationTripletAttributeLoss, feature_exchange, mixup
+from sklasd.nn._layers import _check_int, _check_real
 from sklasd.nn._metric_losses import _check_weight
 from sklasd.nn._multitask import MultiTaskOutputs
 from sklasd.training._sampler import SectionBalancedBatchSampler
@@ -132,6 +132,29 @@ class ClassifierNet(NeuralNetClassifier):
       negatives in its batch; the classes are read from the training dataset's
       ``y`` (its first column); ``predict_proba`` and :meth:`embed` work as
       without these terms;
+    - criteria that take embeddings (class attribute ``takes_embeddings``:
+      :class:`~sklasd.nn.SubclusterAdaCosLoss`, :class:`~sklasd.nn.AdaProjLoss`)
+      are built with the module's ``n_classes`` and ``embedding_dim`` (unless
+      set as ``criterion__...``) and get the module's ``embed(x)`` instead of
+      its class outputs, in training and in ``predict_proba``; they hold the
+      class centres, so the module's own head is not used;
+    - mixup (``mixup_prob > 0``, :func:`~sklasd.nn.mixup`): each training item
+      is mixed, with probability ``mixup_prob``, with another item of its batch,
+      ``x <- lambda x + (1 - lambda) x'`` and likewise its one-hot target, with
+      ``lambda ~ Beta(mixup_alpha, mixup_alpha)``; the criterion then gets class
+      probabilities, which :class:`torch.nn.CrossEntropyLoss` (and subclasses)
+      and the embedding criteria accept. The inputs mix as they are: waveform
+      blocks (:class:`~sklasd.nn.DualBranchNet`, as in Wilkinghoff's systems,
+      ``mixup_prob=0.5``, ``mixup_alpha=1``) or log-mel values;
+    - feature exchange (``featex_prob > 0``, :func:`~sklasd.nn.feature_exchange`,
+      Wilkinghoff, ICASSP 2024), for a module with ``branch_embeddings(x)``
+      (:class:`~sklasd.nn.DualBranchNet`) and an embedding criterion: with
+      probability ``featex_prob`` an item takes the second-branch embedding of
+      another item of its batch, and a second criterion of the same class over
+      ``3 n_classes`` classes (``featex_criterion_``) learns whether the halves
+      belong together; the loss is the criterion's plus that one's. Draws of
+      mixup and feature exchange use torch's generator, which
+      :class:`NetEmbedder` seeds per epoch from its ``random_state``;
     - :meth:`embed` gives the module's embeddings;
     - a net trained on CUDA unpickles on a machine without CUDA, callbacks
       included (skorch maps the module, criterion and optimizer to the CPU but
@@ -175,6 +198,16 @@ class ClassifierNet(NeuralNetClassifier):
     n_clips_per_class : int, default=4
         K, the clips of each class in a training batch when
         ``triplet_weight > 0`` (>= 2).
+    mixup_prob : float, default=0.0
+        Probability in [0, 1] that a training item is mixed with another; 0
+        turns mixup off. Needs one class index per item as target (no triplet
+        or attribute term).
+    mixup_alpha : float, default=1.0
+        Parameter (> 0) of the Beta distribution of the mixing weight; 1 draws
+        it uniformly.
+    featex_prob : float, default=0.0
+        Probability in [0, 1] that a training item's second-branch embedding is
+        exchanged; 0 turns feature exchange off.
     verbose : int, default=0
         0 prints nothing, 1 a table row per epoch, 2 also a progress bar.
     device : str, default="cpu"
@@ -190,6 +223,8 @@ class ClassifierNet(NeuralNetClassifier):
     module_, criterion_, optimizer_, history_ : see :class:`skorch.NeuralNet`
         The trained module, its criterion and optimizer, and the training history
         (``net.history[:, "train_loss"]``, ``net.history[:, "event_lr"]``...).
+    featex_criterion_ : torch.nn.Module
+        With ``featex_prob > 0``: the criterion of the exchanged embeddings.
 
     See Also
     --------
@@ -219,6 +254,23 @@ class ClassifierNet(NeuralNetClassifier):
     >>> net = ClassifierNet(Tiny, max_epochs=3).fit(RandomCrops(X, y, n_frames=8), y)
     >>> len(net.history), net.embed(X[:, :, :, :8]).shape
     (3, (6, 4))
+
+    Wilkinghoff's recipe: a dual-branch network on waveform blocks, the AdaProj
+    loss, mixup and feature exchange:
+
+    >>> from sklasd.nn import TDNN, AdaProjLoss, DualBranchNet
+    >>> blocks = np.random.default_rng(0).normal(size=(8, 1, 128, 16)).astype(np.float32)
+    >>> y = np.array([0, 1] * 4)
+    >>> net = ClassifierNet(
+    ...     DualBranchNet, criterion=AdaProjLoss, criterion__subspace_dim=2,
+    ...     module__n_classes=2, module__input_size=(128, 16), module__n_mels=16,
+    ...     module__n_fft=256, module__spectrum_width=8, module__spectrum_dim=8,
+    ...     module__backbone=TDNN, module__width_mult=0.125, module__embedding_dim=8,
+    ...     mixup_prob=0.5, featex_prob=0.5, max_epochs=2, batch_size=4).fit(blocks, y)
+    >>> net.criterion_.n_classes, net.featex_criterion_.n_classes
+    (2, 6)
+    >>> net.predict_proba(blocks).shape
+    (8, 2)
     """
 
     # Callbacks hold torch state too (the LR scheduler references the optimizer and
@@ -242,6 +294,9 @@ class ClassifierNet(NeuralNetClassifier):
         attribute_weight=0.0,
         n_attribute_classes=(),
         n_clips_per_class=4,
+        mixup_prob=0.0,
+        mixup_alpha=1.0,
+        featex_prob=0.0,
         verbose=0,
         **kwargs,
     ):
@@ -264,6 +319,9 @@ class ClassifierNet(NeuralNetClassifier):
         self.attribute_weight = attribute_weight
         self.n_attribute_classes = n_attribute_classes
         self.n_clips_per_class = n_clips_per_class
+        self.mixup_prob = mixup_prob
+        self.mixup_alpha = mixup_alpha
+        self.featex_prob = featex_prob
 
     @property
     def _default_callbacks(self):
@@ -271,7 +329,8 @@ class ClassifierNet(NeuralNetClassifier):
         callbacks = []
         checkpoint = None
         if self.checkpoint_dir is not None:
-            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir))
+            extra = {"f_featex_criterion": "featex_criterion.pt"} if self._featex else {}
+            checkpoint = Checkpoint(monitor=None, dirname=str(self.checkpoint_dir), **extra)
             callbacks.append(("load_init_state", LoadInitState(checkpoint)))
         # Validation accuracy of the classes: the first column of multi-task targets.
         callbacks += [
@@ -310,15 +369,103 @@ class ClassifierNet(NeuralNetClassifier):
         return self
 
     def initialize_criterion(self):
-        """The criterion; the classification term of the total loss for multi-task losses."""
-        super().initialize_criterion()
+        """The criterion; the classification term of the total loss for multi-task losses.
+
+        A criterion that takes embeddings gets the module's ``n_classes`` and
+        ``embedding_dim`` (unless given as ``criterion__...``); with
+        ``featex_prob > 0`` a second one over three times the classes
+        (``featex_criterion_``) learns the exchanged embeddings.
+        """
+        mixup_prob, _, featex_prob = self._augmentation()
+        if not self._takes_embeddings:
+            if featex_prob > 0:
+                raise ValueError(
+                    f"featex_prob={featex_prob} needs a criterion that takes embeddings "
+                    f"(SubclusterAdaCosLoss, AdaProjLoss), got {self._criterion_name}."
+                )
+            super().initialize_criterion()
+            if mixup_prob > 0 and not isinstance(self.criterion_, torch.nn.CrossEntropyLoss):
+                raise ValueError(
+                    f"mixup_prob={mixup_prob} needs a criterion that takes class "
+                    "probabilities as targets (CrossEntropyLoss, SubclusterAdaCosLoss, "
+                    f"AdaProjLoss), got {self._criterion_name}."
+                )
+            if self._multi_task:
+                if mixup_prob > 0:
+                    raise ValueError(
+                        f"mixup_prob={mixup_prob} cannot mix the targets of a triplet or "
+                        "attribute loss; set mixup_prob=0 or the weights of those terms to 0."
+                    )
+                self.criterion_ = ClassificationTripletAttributeLoss(
+                    classifier_loss=self.criterion_,
+                    triplet_weight=self.triplet_weight,
+                    attribute_weight=self.attribute_weight,
+                )
+            return self
         if self._multi_task:
-            self.criterion_ = ClassificationTripletAttributeLoss(
-                classifier_loss=self.criterion_,
-                triplet_weight=self.triplet_weight,
-                attribute_weight=self.attribute_weight,
+            raise ValueError(
+                f"{self._criterion_name} takes the network's embeddings; it does not combine "
+                "with a triplet or attribute loss (set triplet_weight and attribute_weight to "
+                "0)."
             )
+        kwargs = {**self._embedding_sizes(), **self.get_params_for("criterion")}
+        self.criterion_ = self.initialized_instance(self.criterion, kwargs)
+        if featex_prob > 0:
+            if not hasattr(self.module_, "branch_embeddings"):
+                raise ValueError(
+                    f"featex_prob={featex_prob} exchanges the embeddings of two branches: the "
+                    f"module needs a branch_embeddings method (DualBranchNet); "
+                    f"{type(self.module_).__name__} has none."
+                )
+            self.featex_criterion_ = self.initialized_instance(
+                self.criterion, {**kwargs, "n_classes": 3 * kwargs["n_classes"]}
+            )
+        elif hasattr(self, "featex_criterion_"):
+            self._unregister_attribute("featex_criterion")
+            del self.featex_criterion_
         return self
+
+    @property
+    def _criterion_name(self) -> str:
+        """The criterion's class name, for error messages."""
+        criterion = self.criterion
+        return getattr(criterion, "__name__", type(criterion).__name__)
+
+    @property
+    def _takes_embeddings(self) -> bool:
+        """Whether the criterion takes the module's embeddings (and owns the classes)."""
+        return bool(getattr(self.criterion, "takes_embeddings", False))
+
+    def _embedding_sizes(self) -> dict:
+        """``n_classes`` and ``embedding_dim`` of the module, for an embedding criterion."""
+        sizes = {
+            "n_classes": self.get_params_for("module").get(
+                "n_classes", getattr(self.module_, "n_classes", None)
+            ),
+            "embedding_dim": getattr(self.module_, "embedding_dim", None),
+        }
+        missing = [name for name, value in sizes.items() if value is None]
+        if missing:
+            raise ValueError(
+                f"{self._criterion_name} is built from the module's n_classes and "
+                f"embedding_dim; {type(self.module_).__name__} does not give {missing}: set "
+                + ", ".join(f"criterion__{name}" for name in missing)
+                + "."
+            )
+        return sizes
+
+    def _augmentation(self) -> tuple[float, float, float]:
+        """``(mixup_prob, mixup_alpha, featex_prob)``, validated."""
+        return (
+            _check_real("mixup_prob", self.mixup_prob, 0.0, 1.0, low_open=False),
+            _check_real("mixup_alpha", self.mixup_alpha, 0.0, np.inf, low_open=True),
+            _check_real("featex_prob", self.featex_prob, 0.0, 1.0, low_open=False),
+        )
+
+    @property
+    def _featex(self) -> bool:
+        """Whether feature exchange is on (and ``featex_criterion_`` exists)."""
+        return self._augmentation()[2] > 0
 
     def _autocast(self) -> AbstractContextManager:
         """Autocast to bfloat16 on the net's device type when ``amp`` is on."""
@@ -326,9 +473,59 @@ class ClassifierNet(NeuralNetClassifier):
         return torch.autocast(device_type, dtype=torch.bfloat16, enabled=bool(self.amp))
 
     def infer(self, x, **fit_params):
-        """Forward pass of a batch, under autocast when ``amp`` is on."""
+        """Forward pass of a batch, under autocast when ``amp`` is on.
+
+        The module's ``embed`` output for a criterion that takes embeddings.
+        """
         with self._autocast():
+            if self._takes_embeddings:
+                return self.module_.embed(to_tensor(x, device=self.device), **fit_params)
             return super().infer(x, **fit_params)
+
+    def train_step_single(self, batch, **fit_params):
+        """skorch's training step, with mixup and feature exchange when they are on."""
+        if not self._augmenting:
+            return super().train_step_single(batch, **fit_params)
+        step = self._augmented_step(batch, **fit_params)
+        step["loss"].backward()
+        return step
+
+    @property
+    def _augmenting(self) -> bool:
+        """Whether mixup or feature exchange is on."""
+        mixup_prob, _, featex_prob = self._augmentation()
+        return mixup_prob > 0 or featex_prob > 0
+
+    def _augmented_step(self, batch, **fit_params) -> dict:
+        """Loss and output of a training batch with mixup and feature exchange (no backward)."""
+        mixup_prob, mixup_alpha, featex_prob = self._augmentation()
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        x = to_tensor(Xi, device=self.device)
+        y = to_tensor(yi, device=self.device)
+        if y.dim() != 1 or y.is_floating_point():
+            raise ValueError(
+                "mixup and feature exchange need one class index per training item, got "
+                f"targets of shape {tuple(y.shape)} and {y.dtype}."
+            )
+        # Class indices 0, ..., n - 1: the classes seen in y (or the classes parameter).
+        n_classes = self.criterion_.n_classes if self._takes_embeddings else len(self.classes_)
+        target = torch.nn.functional.one_hot(y.long(), n_classes).float()
+        if mixup_prob > 0:
+            x, target = mixup(x, target, prob=mixup_prob, alpha=mixup_alpha)
+        if featex_prob > 0:
+            with self._autocast():
+                first, second = self.module_.branch_embeddings(x, **fit_params)
+            y_pred = torch.cat([first, second], dim=1)
+            exchanged, exchanged_target = feature_exchange(
+                first.float(), second.float(), target, prob=featex_prob
+            )
+            loss = self.get_loss(y_pred, target, X=x, training=True)
+            loss = loss + self.featex_criterion_(exchanged, exchanged_target)
+        else:
+            y_pred = self.infer(x, **fit_params)
+            loss = self.get_loss(y_pred, target, X=x, training=True)
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, *args, **kwargs):
         """The criterion on float32 outputs (autocast may give bfloat16 ones)."""

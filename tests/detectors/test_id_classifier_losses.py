@@ -6,7 +6,14 @@ import sklearn
 
 from sklasd.detectors import IDClassifierDetector, make_id_embedder
 from sklasd.features import LogMel
-from sklasd.nn import TDNN, ArcFaceLoss, CrossEntropyLoss, MobileNetV3IDNet
+from sklasd.nn import (
+    TDNN,
+    AdaProjLoss,
+    ArcFaceLoss,
+    CrossEntropyLoss,
+    MobileNetV3IDNet,
+    SubclusterAdaCosLoss,
+)
 from sklasd.utils.estimator_checks import check_estimator
 
 TERMS = {"": (0.0, 0.0), "+triplet": (1.0, 0.0), "+attribute": (0.0, 1.0)}
@@ -22,6 +29,18 @@ def test_loss_names_set_criterion_head_and_weights(base, criterion, head, terms)
     net = make_id_embedder(loss=base + terms).net
     assert net.criterion is criterion and net.module__head == head
     assert (net.triplet_weight, net.attribute_weight) == TERMS[terms]
+
+
+@pytest.mark.parametrize(
+    ("loss", "criterion"),
+    [("subcluster_adacos", SubclusterAdaCosLoss), ("adaproj", AdaProjLoss)],
+)
+def test_embedding_loss_names_take_no_further_terms(loss, criterion):
+    net = make_id_embedder(loss=loss).net
+    assert net.criterion is criterion
+    assert (net.triplet_weight, net.attribute_weight) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        make_id_embedder(loss=loss + "+triplet")
 
 
 def test_tdnn_is_a_named_network():
@@ -77,6 +96,23 @@ def test_the_paper_loss_trains_on_sections_with_attribute_heads(fan, scoring):
     net = detector.embedder_.net_
     assert net.module_.attribute_heads.n_classes_per_head == (len(heads[0]),)
     assert net.criterion_.triplet_weight == net.criterion_.attribute_weight == 1.0
+    decision = detector.decision_function(X[~train], section=section[~train])
+    assert decision.shape == ((~train).sum(),) and np.isfinite(decision).all()
+
+
+@pytest.mark.parametrize(
+    ("loss", "size"),
+    [("subcluster_adacos", {"n_subclusters": 2}), ("adaproj", {"subspace_dim": 2})],
+)
+def test_embedding_losses_train_a_detector(fan, loss, size):
+    X, frame, train = fan
+    section = frame["section"].to_numpy()
+    detector = tiny_detector(loss, scoring="confidence")
+    detector.embedder.set_params(**{f"net__criterion__{k}": v for k, v in size.items()})
+    detector.fit(X[train], section=section[train])
+    criterion = detector.embedder_.net_.criterion_
+    assert isinstance(criterion, detector.embedder.net.criterion)
+    assert (criterion.n_classes, criterion.embedding_dim) == (3, 8)
     decision = detector.decision_function(X[~train], section=section[~train])
     assert decision.shape == ((~train).sum(),) and np.isfinite(decision).all()
 

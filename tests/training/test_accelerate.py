@@ -60,3 +60,13 @@ def test_params_reach_the_net_and_clone_keeps_them():
     cloned = clone(embedder)
     assert cloned.net.lr == 0.01 and cloned.net.max_epochs == 1
     assert cloned.net.callbacks__print_log__sink is print
+
+
+def test_mixup_runs_through_the_accelerator():
+    X, section = _data()
+    plain = _embedder(max_epochs=2).fit(X, section=section).transform(X)
+    mixed = _embedder(max_epochs=2)
+    mixed.net.set_params(mixup_prob=1.0)
+    mixed.fit(X, section=section)
+    assert np.isfinite(mixed.net_.history[:, "train_loss"]).all()
+    assert not np.allclose(mixed.transform(X), plain)

@@ -453,6 +453,20 @@ def test_bn_statistics_are_the_average_over_the_inference_crops(make_features):
     assert not np.allclose(stale_mean, bn.running_mean.numpy(), rtol=1e-2)
 
 
+def test_bn_statistics_hold_the_variance_between_sections_of_ordered_clips(make_features):
+    # Clips in file order, section by section, whose sections differ in level:
+    # batches of one section would see only the variance within a section.
+    X, _ = make_features(n_clips=32)
+    section = np.repeat([0, 1], 16)
+    X[section == 1] += 4.0
+    net = ClassifierNet(InputBatchNorm, max_epochs=1, batch_size=8)
+    embedder = NetEmbedder(net=net, n_frames=16, random_state=0).fit(X, section=section)
+    crops = np.stack([X[..., s : s + 16] for s in (0, 16, 24)], axis=1)
+    total = crops.var(axis=(0, 1, 3, 4))
+    ratio = embedder.net_.module_.bn.running_var.numpy() / total
+    assert np.all((ratio > 0.8) & (ratio < 1.25)), ratio
+
+
 def test_recompute_bn_is_a_no_op_without_batch_norm(make_embedder, features):
     X, section = features
     with_pass = make_embedder(recompute_bn=True).fit(X, section=section)
