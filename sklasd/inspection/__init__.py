@@ -10,7 +10,7 @@ The displays follow scikit-learn's Display API (:class:`sklearn.metrics.RocCurve
 from sklasd.inspection._distribution import ScoreDistributionDisplay
 from sklasd.inspection._embedding import EmbeddingDisplay
 from sklasd.inspection._explain import Explanation, ExplanationDisplay, LogMelExplainer
-from sklasd.inspection._report import write_report, write_run_report
+from sklasd.inspection._report import write_dcase_tables, write_report, write_run_report
 from sklasd.inspection._roc import ASDRocCurveDisplay
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ExplanationDisplay",
     "LogMelExplainer",
     "ScoreDistributionDisplay",
+    "write_dcase_tables",
     "write_report",
     "write_run_report",
 ]

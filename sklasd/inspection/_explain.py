@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -23,17 +24,26 @@ from sklasd.utils import check_clips, check_section
 
 __all__ = ["Explanation", "ExplanationDisplay", "LogMelExplainer"]
 
-# Bands x frames of the box filter that smooths |z| before the most deviant cell is sought,
-# so that one stray cell does not outweigh a tone or a burst that covers a few.
-_SMOOTHING = (3, 3)
-# A region grows from its peak while the smoothed deviation stays above this share of the
-# peak's.
+# Window sizes (bands, frames) over which the mean z of a clip is compared: a tone is narrow
+# and long, a click broad and short, a raised band both. Single cells are left out: the
+# log-power of noise has a long lower tail, so some cell of every clip lies far below its
+# band's mean.
+_WINDOWS = [(b, f) for b in (1, 4, 16) for f in (1, 4, 16) if (b, f) != (1, 1)]
+# A window's strength is |mean z| * cells ** _SIZE_WEIGHT: the mean of more cells is less
+# likely by chance (0.5 would treat cells as independent, which neighbouring STFT frames
+# and mel bands are not, and would let faint broad shifts outweigh clear local events).
+_SIZE_WEIGHT = 0.25
+# From the best window, the region extends along time, then along frequency, while the
+# deviation stays above this share of the window's mean.
 _GROW = 0.5
+# Ranges in words use an en dash, "1.0–1.3 s".
+_DASH = "\u2013"
 
 
-def _grow(profile: np.ndarray, peak: int) -> tuple[int, int]:
-    """First and last index of the run around ``peak`` where ``profile`` >= half its peak."""
-    keep = profile >= _GROW * profile[peak]
+def _grow(profile: np.ndarray, inside: slice, level: float) -> tuple[int, int]:
+    """The run of ``profile >= _GROW * level`` around the largest value in ``inside``."""
+    keep = profile >= _GROW * level
+    peak = inside.start + int(np.argmax(profile[inside]))
     start, stop = peak, peak
     while start > 0 and keep[start - 1]:
         start -= 1
@@ -42,9 +52,54 @@ def _grow(profile: np.ndarray, peak: int) -> tuple[int, int]:
     return start, stop
 
 
+def _window(centre: int, size: int, length: int) -> slice:
+    """The ``size`` indices that uniform_filter averages around ``centre``, clipped."""
+    start = centre - size // 2
+    return slice(max(0, start), min(length, start + size))
+
+
+def _most_deviant_region(z: np.ndarray, edge: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Frames and bands of the most deviant region of a z map (bands x frames).
+
+    The ``edge`` first and last frames (their STFT windows reach past the clip) are left
+    out. The window of :data:`_WINDOWS` with the largest ``|mean z| * cells ** 0.25``
+    gives the place and the sign; the region then grows along time over the frames where the
+    window's bands deviate by at least half the window's mean, and along frequency over
+    the bands where those frames do.
+    """
+    search = z.copy()
+    if edge:
+        search[:, :edge] = search[:, -edge:] = 0.0
+    best = (-1.0, None, None)
+    for size in _WINDOWS:
+        size = (min(size[0], z.shape[0]), min(size[1], z.shape[1]))
+        strength = uniform_filter(search, size=size, mode="constant") * np.prod(size) ** (
+            _SIZE_WEIGHT
+        )
+        peak = np.unravel_index(np.argmax(np.abs(strength)), strength.shape)
+        if abs(strength[peak]) > best[0]:
+            best = (abs(strength[peak]), size, peak)
+    _, size, (peak_band, peak_frame) = best
+    bands = _window(peak_band, size[0], z.shape[0])
+    frames = _window(peak_frame, size[1], z.shape[1])
+    deviation = np.sign(search[bands, frames].mean()) * search
+    profile = uniform_filter(deviation[bands].mean(axis=0), size=3, mode="constant")
+    first, last = _grow(profile, frames, profile[frames].mean())
+    profile = deviation[:, first : last + 1].mean(axis=1)
+    return (first, last), _grow(profile, bands, profile[bands].mean())
+
+
+def _colour_limit(explanations: list[Explanation]) -> float:
+    """dB limit of a colour scale for these maps: the 99th percentile of their |excess|, at
+    least 10 dB (the largest values lie at a clip's ``top_db`` floor, in its quiet
+    stretches, and would wash out everything else)."""
+    excess = np.concatenate([np.abs(e.excess_db).ravel() for e in explanations])
+    return max(10.0, float(np.percentile(excess, 99)))
+
+
 def _format_seconds(start: float, stop: float) -> str:
     decimals = 1 if round(start, 1) != round(stop, 1) else 2
-    return f"{start:.{decimals}f}–{stop:.{decimals}f} s"
+    return f"{start:.{decimals}f}{_DASH}{stop:.{decimals}f} s"
 
 
 def _format_hz(value: float, *, unit: bool = True) -> str:
@@ -55,8 +110,8 @@ def _format_hz(value: float, *, unit: bool = True) -> str:
 
 def _format_band(low: float, high: float) -> str:
     if (low >= 1000) == (high >= 1000):  # one unit for both ends
-        return f"{_format_hz(low, unit=False)}–{_format_hz(high)}"
-    return f"{_format_hz(low)}–{_format_hz(high)}"
+        return f"{_format_hz(low, unit=False)}{_DASH}{_format_hz(high)}"
+    return f"{_format_hz(low)}{_DASH}{_format_hz(high)}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,9 +121,12 @@ class Explanation:
     Returned by :meth:`LogMelExplainer.explain`, one per clip. The map is the clip's
     log-mel spectrogram minus the mean log-mel of the section's normal training clips,
     band by band (``excess_db``), and the same divided by the bands' standard deviations
-    (``z``). The *region* is the most deviant time span and band range: the cell of
-    largest ``|z|`` after a 3 x 3 box smoothing, grown along time and then along
-    frequency while the smoothed deviation stays above half the peak's.
+    (``z``). The *region* is the most deviant time span and band range: among windows of
+    1, 4 or 16 bands by 1, 4 or 16 frames, the one whose mean ``z`` is largest in size
+    (weighted by the fourth root of its number of cells, so that a long faint shift and a
+    short loud click can be compared), grown along time and then along frequency while
+    the deviation stays above half the window's mean. The first and last frame (whose
+    STFT windows reach past the clip and hold zero padding) never belong to it.
 
     Parameters
     ----------
@@ -127,7 +185,7 @@ class Explanation:
     >>> explanation.excess_db.shape == explanation.z.shape
     True
     >>> explanation.text
-    '0.5–0.8 s, 970 Hz–1.0 kHz, +25 dB over normal'
+    '0.5–0.8 s, 970 Hz–1.0 kHz, +24 dB over normal'
     """
 
     excess_db: np.ndarray
@@ -251,7 +309,7 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
     >>> bool(low <= 3500 <= high)
     True
     >>> explanation.text
-    '0.5–0.6 s, 3.1–3.8 kHz, +14 dB over normal'
+    '0.5–0.6 s, 3.3–3.6 kHz, +24 dB over normal'
     """
 
     __metadata_request__fit: ClassVar[dict] = {"section": True}
@@ -268,6 +326,10 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
         self.min_std = min_std
         self.max_clips = max_clips
         self.random_state = random_state
+
+    def _edge_frames(self) -> int:
+        """Frames at each end whose STFT window reaches past the clip (zero padding)."""
+        return math.ceil(self.logmel_.n_fft / 2 / self.logmel_.hop_length)
 
     def _features(self, X: list[str] | np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Log-mel of the clips at ``rows``, shape (n_rows, n_mels, n_frames), float64."""
@@ -307,7 +369,7 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
         squares = np.zeros_like(sums)
         counts = np.zeros(n_groups)
         self.n_clips_ = np.zeros(n_groups, dtype=int)
-        rows = np.arange(n_clips)
+        rows, edge = np.arange(n_clips), self._edge_frames()
         for group in range(n_groups):
             own = rows[groups == group]
             if self.max_clips is not None and own.size > self.max_clips:
@@ -315,6 +377,8 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
             self.n_clips_[group] = own.size
             for batch in gen_batches(own.size, self.logmel_.batch_size):
                 features = self._features(X, own[batch])
+                if features.shape[2] > 2 * edge:
+                    features = features[:, :, edge : features.shape[2] - edge]
                 sums[group] += features.sum(axis=(0, 2))
                 squares[group] += (features**2).sum(axis=(0, 2))
                 counts[group] += features.shape[0] * features.shape[2]
@@ -383,7 +447,7 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
                 mean, std = self.mean_[groups[row]], self.std_[groups[row]]
                 excess = spectrogram - mean[:, None]
                 z = excess / std[:, None]
-                frames, bands = self._region(z)
+                frames, bands = _most_deviant_region(z, self._edge_frames())
                 explanations.append(
                     Explanation(
                         excess_db=excess,
@@ -400,17 +464,6 @@ class LogMelExplainer(VersionStampMixin, BaseEstimator):
                 )
         return explanations
 
-    @staticmethod
-    def _region(z: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
-        """Frames and bands of the most deviant region of a z map (see Explanation)."""
-        smooth = uniform_filter(z, size=_SMOOTHING, mode="nearest")
-        peak_band, peak_frame = np.unravel_index(np.argmax(np.abs(smooth)), smooth.shape)
-        deviation = np.sign(smooth[peak_band, peak_frame]) * smooth
-        frames = _grow(deviation[peak_band], peak_frame)
-        bands = _grow(deviation[:, frames[0] : frames[1] + 1].mean(axis=1), peak_band)
-        frames = _grow(deviation[bands[0] : bands[1] + 1].mean(axis=0), peak_frame)
-        return frames, bands
-
 
 class ExplanationDisplay:
     """A clip's departure from normal as a time x frequency map, its region boxed.
@@ -418,7 +471,8 @@ class ExplanationDisplay:
     Draws ``excess_db`` of an :class:`Explanation` (the clip's log-mel minus its
     section's mean, in dB) on a diverging colour scale centred at 0 (red: louder than
     normal, blue: quieter), mel bands on the vertical axis labelled in Hz, and a box
-    around the most deviant region, whose description is the title.
+    around the most deviant region; the title is the clip's name over the region's
+    description.
 
     Build it with :meth:`from_explanation` or :meth:`from_estimator`; all parameters are
     stored as attributes.
@@ -433,7 +487,7 @@ class ExplanationDisplay:
 
     Attributes
     ----------
-    image_ : matplotlib QuadMesh
+    image_ : matplotlib AxesImage
         The map.
     box_ : matplotlib Rectangle
         The box around the region.
@@ -485,7 +539,7 @@ class ExplanationDisplay:
             Name of the clip in the title; None uses ``self.name``.
         vmax : float, default=None
             Colour scale limit in dB (the scale runs from ``-vmax`` to ``vmax``); None
-            uses the largest ``|excess_db|`` of the clip, at least 10 dB.
+            uses the 99th percentile of the clip's ``|excess_db|``, at least 10 dB.
         colorbar : bool, default=True
             Draw a colour bar.
         cmap : str, default="RdBu_r"
@@ -508,12 +562,19 @@ class ExplanationDisplay:
         if name is None:
             name = os.path.basename(e.clip) if isinstance(e.clip, str) else f"clip {e.clip}"
         if vmax is None:
-            vmax = max(10.0, float(np.abs(e.excess_db).max()))
+            vmax = _colour_limit([e])
         hop = e.times[1] - e.times[0] if len(e.times) > 1 else e.duration
         time_edges = np.concatenate([e.times - hop / 2, [e.times[-1] + hop / 2]])
-        band_index = np.arange(len(e.frequencies) + 1)
-        self.image_ = ax.pcolormesh(
-            time_edges, band_index, e.excess_db, cmap=cmap, vmin=-vmax, vmax=vmax
+        # a raster (fast to draw for long clips) on a grid of frames x mel-band indices
+        self.image_ = ax.imshow(
+            e.excess_db,
+            cmap=cmap,
+            vmin=-vmax,
+            vmax=vmax,
+            origin="lower",
+            aspect="auto",
+            interpolation="nearest",
+            extent=(time_edges[0], time_edges[-1], 0, len(e.frequencies)),
         )
         (first_frame, last_frame), (first_band, last_band) = e.frames, e.bands
         self.box_ = ax.add_patch(
@@ -532,7 +593,7 @@ class ExplanationDisplay:
             xlim=(max(0.0, time_edges[0]), time_edges[-1]),
             xlabel="Time (s)",
             ylabel="Frequency (Hz)",
-            title=f"{name}: {e.text}",
+            title=f"{name}\n{e.text}",
         )
         ax.title.set_fontsize("small")
         self.colorbar_ = (

@@ -2,8 +2,8 @@
 and scorers."""
 
 from sklasd.metrics._official import dcase_report, official_score, official_score_derivation
-from sklasd.metrics._rates import decision_rates
 from sklasd.metrics._ranking import auc, pauc
+from sklasd.metrics._rates import decision_rates
 from sklasd.metrics._scorer import (
     ASDScorer,
     anomaly_score,

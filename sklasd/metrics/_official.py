@@ -377,6 +377,13 @@ def dcase_report(
     return report
 
 
+def _section_rows(report: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`dcase_report` table that are sections (not summary rows)."""
+    types = report.index.get_level_values("machine_type")
+    sections = report.index.get_level_values("section")
+    return report[(types != _OVERALL) & ~sections.isin(["arithmetic mean", "harmonic mean"])]
+
+
 def official_score_derivation(report: pd.DataFrame) -> str:
     """How the official score of a :func:`dcase_report` table comes from its values, in words.
 
@@ -424,10 +431,7 @@ def official_score_derivation(report: pd.DataFrame) -> str:
             f"report.attrs lacks {sorted(missing)}: pass a table returned by dcase_report."
         )
     year, score = report.attrs["year"], report.attrs["official_score"]
-    sections = report[
-        (report.index.get_level_values("machine_type") != _OVERALL)
-        & ~report.index.get_level_values("section").isin(["arithmetic mean", "harmonic mean"])
-    ]
+    sections = _section_rows(report)
     n_types = sections.index.get_level_values("machine_type").nunique()
     types = f"{n_types} machine type{'s' if n_types > 1 else ''}"
     rows = f"{len(sections)} section row{'s' if len(sections) > 1 else ''}"
@@ -446,10 +450,7 @@ def official_score_derivation(report: pd.DataFrame) -> str:
         f"{rows} ({types}), pooled in one list. "
     )
     if year == 2021:
-        body = (
-            f"Each domain's AUC and pAUC ({pauc}) use only that domain's clips of the "
-            "section. "
-        )
+        body = f"Each domain's AUC and pAUC ({pauc}) use only that domain's clips of the section. "
     else:
         body = (
             "AUC (<domain>) of a section uses the normal clips of that domain and all "
