@@ -12,33 +12,25 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import joblib
-import pandas as pd
-from sklearn.pipeline import Pipeline, make_pipeline
+# Only the standard library is imported here, so that ``--help`` answers at once: numpy,
+# pandas, scikit-learn and torch are imported where a command uses them.
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
-from sklasd.datasets import (
-    load_dcase,
-    make_machine_sounds,
-    write_challenge_csvs,
-    write_dcase_folder,
-)
-from sklasd.detectors import fit_score_by_machine_type
-from sklasd.features import LogMel, TimePooling
-from sklasd.inspection import write_run_report
-from sklasd.metrics import dcase_report, official_score
-from sklasd.scoring import (
-    CosineScorer,
-    KNNScorer,
-    MahalanobisScorer,
-    OneClassSVMScorer,
-)
+#: File-name scheme of the challenge CSVs per DCASE year (others: ``"section"``).
+CSV_NAMING = {2020: "id", 2021: "section_domain"}
+#: Normal training clips per section that the explanations of the report are fitted on.
+EXPLAINER_CLIPS = 20
 
+#: Scorer steps of the default pipeline: option value -> class in :mod:`sklasd.scoring`.
 SCORERS = {
-    "knn": KNNScorer,
-    "cosine": CosineScorer,
-    "mahalanobis": MahalanobisScorer,
-    "ocsvm": OneClassSVMScorer,
+    "knn": "KNNScorer",
+    "cosine": "CosineScorer",
+    "mahalanobis": "MahalanobisScorer",
+    "ocsvm": "OneClassSVMScorer",
 }
 
 
@@ -57,16 +49,39 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     pipeline : Pipeline
         An unfitted ``LogMel -> TimePooling -> scorer`` pipeline.
     """
+    from sklearn.pipeline import make_pipeline
+
+    from sklasd import scoring
+    from sklasd.features import LogMel, TimePooling
+
     if scorer not in SCORERS:
         raise ValueError(f"unknown scorer {scorer!r}; choose one of {sorted(SCORERS)}")
-    return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), SCORERS[scorer]())
+    return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), getattr(scoring, SCORERS[scorer])())
 
 
 def _synthetic_root(output: Path, *, duration: float, random_state: int) -> Path:
+    from sklasd.datasets import make_machine_sounds, write_dcase_folder
+
     root = output / "synthetic_data"
     X, frame = make_machine_sounds(duration=duration, random_state=random_state)
     write_dcase_folder(root, X, frame)
     return root
+
+
+def _fit_explainers(
+    frame: pd.DataFrame, machine_types: Sequence[str], *, n_jobs: int | None, random_state: int
+) -> dict:
+    """A LogMelExplainer per machine type, on up to EXPLAINER_CLIPS training clips a section."""
+    from sklasd.features import LogMel
+    from sklasd.inspection import LogMelExplainer
+
+    train = frame[(frame["split"] == "train") & frame["machine_type"].isin(machine_types)]
+    return {
+        machine_type: LogMelExplainer(
+            logmel=LogMel(n_jobs=n_jobs), max_clips=EXPLAINER_CLIPS, random_state=random_state
+        ).fit(clips["path"].to_numpy(), section=clips["section"].to_numpy())
+        for machine_type, clips in train.groupby("machine_type")
+    }
 
 
 def run(
@@ -105,9 +120,12 @@ def run(
         Seed of the synthetic dataset and of the embedding maps of the report.
     report : bool, default=True
         Also write the HTML report into ``output`` when test labels are known
-        (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with the table, ROC
+        (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with what ran, the
+        table and how the official score comes from it, false-alarm and miss rates, ROC
         curves, score histograms and t-SNE maps of the pooled log-mel features per
-        machine type).
+        machine type, and the ten most anomalous clips of each machine type with their
+        explanation maps from a :class:`~sklasd.inspection.LogMelExplainer` fitted on up
+        to ``EXPLAINER_CLIPS`` training clips per section).
 
     Returns
     -------
@@ -115,6 +133,14 @@ def run(
         The :func:`~sklasd.metrics.dcase_report` table of the test clips with known labels, or
         an empty frame when no test clip is labelled.
     """
+    import joblib
+    import pandas as pd
+
+    from sklasd.datasets import load_dcase, write_challenge_csvs
+    from sklasd.detectors import fit_score_by_machine_type
+    from sklasd.inspection import write_dcase_tables, write_run_report
+    from sklasd.metrics import dcase_report, official_score
+
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     if root is None:
@@ -124,12 +150,20 @@ def run(
     if year is None:
         names = frame["path"].map(lambda path: Path(path).name)
         year = 2022 if names.str.startswith("section_").any() else 2020
+    pipeline = build_pipeline(scorer, n_jobs=n_jobs)
     scored, models = fit_score_by_machine_type(
-        build_pipeline(scorer, n_jobs=n_jobs), frame, return_estimators=True, verbose=True
+        pipeline, frame, return_estimators=True, verbose=True
     )
     for machine_type, model in models.items():
         joblib.dump(model, output / f"model_{machine_type}.joblib")
-    write_challenge_csvs(output, scored, scored["anomaly_score"], scored["is_anomaly"])
+    write_challenge_csvs(
+        output,
+        scored,
+        scored["anomaly_score"],
+        scored["is_anomaly"],
+        naming=CSV_NAMING.get(year, "section"),
+    )
+    run_info = {"detector": repr(pipeline), "data folder": str(root), "rules": f"DCASE {year}"}
     labelled = scored[scored["label"].notna()]
     if labelled.empty:
         print("no test labels: challenge CSVs written, no report")
@@ -143,12 +177,19 @@ def run(
     scores = labelled["anomaly_score"].to_numpy()
     table = dcase_report(y, scores, year=year, **metadata)
     if report:
+        print("explaining the most anomalous clips and drawing the report")
+        explainers = _fit_explainers(frame, list(models), n_jobs=n_jobs, random_state=random_state)
         index = write_run_report(
-            output, scored, models=models, year=year, random_state=random_state
+            output,
+            scored,
+            models=models,
+            explainers=explainers,
+            year=year,
+            random_state=random_state,
+            run_info=run_info,
         )
     else:
-        table.to_csv(output / "dcase_report.csv")
-        (output / "dcase_report.md").write_text(table.to_markdown(floatfmt=".4f") + "\n")
+        write_dcase_tables(output, table, run_info=run_info)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"official score ({year} rules): {official_score(y, scores, year=year, **metadata):.4f}")
     if report:
