@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 #: File-name scheme of the challenge CSVs per DCASE year (others: ``"section"``).
 CSV_NAMING = {2020: "id", 2021: "section_domain"}
 #: Normal training clips per section that the explanations of the report are fitted on.
-EXPLAINER_CLIPS = 20
+EXPLAINER_CLIPS = 10
 
 #: Scorer steps of the default pipeline: option value -> class in :mod:`sklasd.scoring`.
 SCORERS = {

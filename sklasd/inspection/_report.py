@@ -356,7 +356,7 @@ def _write_folder(
         )
 
         if machine_type in embeddings:
-            figure = Figure(figsize=(5.5, 4.5), layout="constrained")
+            figure = Figure(figsize=(7.0, 4.5), layout="constrained")
             EmbeddingDisplay.from_embeddings(
                 embeddings[machine_type],
                 section=section,
