@@ -68,6 +68,7 @@ def _most_deviant_region(z: np.ndarray, edge: int) -> tuple[tuple[int, int], tup
     the bands where those frames do.
     """
     search = z.copy()
+    edge = edge if z.shape[1] > 2 * edge else 0
     if edge:
         search[:, :edge] = search[:, -edge:] = 0.0
     best = (-1.0, None, None)
@@ -84,7 +85,10 @@ def _most_deviant_region(z: np.ndarray, edge: int) -> tuple[tuple[int, int], tup
     frames = _window(peak_frame, size[1], z.shape[1])
     deviation = np.sign(search[bands, frames].mean()) * search
     profile = uniform_filter(deviation[bands].mean(axis=0), size=3, mode="constant")
-    first, last = _grow(profile, frames, profile[frames].mean())
+    level = profile[frames].mean()
+    if edge:
+        profile[:edge] = profile[-edge:] = -np.inf
+    first, last = _grow(profile, frames, level)
     profile = deviation[:, first : last + 1].mean(axis=1)
     return (first, last), _grow(profile, bands, profile[bands].mean())
 
@@ -122,10 +126,10 @@ class Explanation:
     log-mel spectrogram minus the mean log-mel of the section's normal training clips,
     band by band (``excess_db``), and the same divided by the bands' standard deviations
     (``z``). The *region* is the most deviant time span and band range: among windows of
-    1, 4 or 16 bands by 1, 4 or 16 frames, the one whose mean ``z`` is largest in size
-    (weighted by the fourth root of its number of cells, so that a long faint shift and a
-    short loud click can be compared), grown along time and then along frequency while
-    the deviation stays above half the window's mean. The first and last frame (whose
+    1, 4 or 16 bands by 1, 4 or 16 frames, the one with the largest ``|mean z|`` times
+    the fourth root of its number of cells (so that a long faint shift and a short loud
+    click can be compared), grown along time and then along frequency while the
+    deviation stays above half the window's mean. The first and last frame (whose
     STFT windows reach past the clip and hold zero padding) never belong to it.
 
     Parameters

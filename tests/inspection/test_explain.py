@@ -91,6 +91,15 @@ def test_maps_are_the_log_mel_against_the_section_statistics(fan):
     assert np.all(explainer.frequencies_ < explainer.band_edges_[1:])
 
 
+def test_regions_leave_out_the_zero_padded_edge_frames(fan):
+    explainer = LogMelExplainer().fit(fan["X_train"], section=fan["section_train"])
+    silent_start = fan["X_test"].copy()
+    silent_start[:, :1600] = 0.0  # 0.1 s of silence: the first frames lie far below normal
+    for explanation in explainer.explain(silent_start, section=fan["section_test"]):
+        first, last = explanation.frames
+        assert 1 <= first and last <= len(explanation.times) - 2
+
+
 def test_paths_and_waveforms_give_the_same_explanation(fan, tmp_path):
     paths = []
     for i, clip in enumerate(fan["X_test"][:2]):
