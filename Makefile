@@ -1,23 +1,30 @@
 # Each target sets itself up: a virtual environment in .venv is created when missing.
+# Two stamps: the main job (`make demo`) installs the package and its own dependencies only;
+# testing, linting, benchmarks and docs add the `dev` extra (every optional dependency).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+MAIN_STAMP := $(VENV)/.installed-main
 STAMP := $(VENV)/.installed
 # The CPU build of torch lies on this workplace's disk; elsewhere pip takes it from PyPI.
 TORCH_SPEC ?= torch==2.13.0
 WHEELS := $(wildcard /opt/wheels)
 FIND_LINKS := $(if $(WHEELS),--find-links /opt/wheels,)
 
-.PHONY: demo test lint bench bench-accuracy docs clean
+.PHONY: demo test lint bench bench-accuracy docs clean distclean
 
-$(STAMP): pyproject.toml
+$(MAIN_STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(FIND_LINKS) "$(TORCH_SPEC)"
+	$(PY) -m pip install -q $(FIND_LINKS) -e .
+	touch $(MAIN_STAMP)
+
+$(STAMP): $(MAIN_STAMP)
 	$(PY) -m pip install -q $(FIND_LINKS) -e ".[dev]"
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(MAIN_STAMP)
 	$(PY) -m sklasd --output sklasd_output --overwrite
 
 test: $(STAMP)
@@ -38,5 +45,9 @@ bench-accuracy: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
+# Outputs and caches; the environment stays (`make distclean` removes it too).
 clean:
-	rm -rf $(VENV) sklasd_output .pytest_cache docs/_build docs/generated docs/auto_examples docs/api.rst
+	rm -rf sklasd_output .pytest_cache docs/_build docs/generated docs/auto_examples docs/api.rst
+
+distclean: clean
+	rm -rf $(VENV)

@@ -26,6 +26,10 @@ metadata it requests: ``section`` (a key unique over machine types, e.g. ``fan_0
 - ``DCASE AE (MSE)`` and ``DCASE AE (sel. Mahalanobis)``:
   :class:`sklasd.detectors.AutoencoderDetector`, the challenge baseline;
 - ``main job default``: the pipeline the command line fits (``sklasd.cli.build_pipeline``);
+- the baseline's features with :class:`~sklasd.scoring.KNNScorer`'s back-ends: source and
+  target memory banks with SMOTE-oversampled targets, and local-density rescaling; and the
+  label-free fusion (z-scores summed, :class:`~sklasd.ensemble.ScoreEnsemble`) of the main
+  job's default with the density-rescaled kNN;
 - every detector of :mod:`sklasd.detectors` with its defaults;
 - pyod's ``AutoEncoder`` on the pooled log-mel features, when pyod is installed.
 
@@ -54,6 +58,7 @@ import sklearn
 import torch
 from _results import emit, machine
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.cli import build_pipeline
@@ -66,8 +71,10 @@ from sklasd.detectors import (
     RCMAEDetector,
     SoundEventDetector,
 )
+from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import official_score
 from sklasd.pipelines import make_baseline_pipeline
+from sklasd.scoring import KNNScorer
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 METADATA = ("section", "domain", "machine_type", "attributes")
@@ -79,8 +86,6 @@ METADATA = ("section", "domain", "machine_type", "attributes")
 def _pyod_autoencoder(seed: int):
     """pyod's AutoEncoder on the pooled log-mel features, one model per section."""
     from pyod.models.auto_encoder import AutoEncoder
-
-    from sklasd.features import LogMel, TimePooling
 
     class _PyodPerSection(sklearn.base.BaseEstimator):
         def __init__(self, seed: int = 0):
@@ -110,6 +115,13 @@ def _pyod_autoencoder(seed: int):
     return model
 
 
+def _density_knn():
+    return make_pipeline(
+        LogMel(), TimePooling(stats=("mean", "std")),
+        KNNScorer(n_neighbors=2, standardize=True, density_rescaling=True),
+    )  # fmt: skip
+
+
 def systems() -> dict[str, Callable[[int], object]]:
     """Name -> factory of the unfitted system for one seed (add an entry to add one)."""
     entries = {
@@ -117,6 +129,18 @@ def systems() -> dict[str, Callable[[int], object]]:
         "DCASE AE (MSE)": lambda seed: AutoencoderDetector(score="mse", random_state=seed),
         "DCASE AE (sel. Mahalanobis)": lambda seed: AutoencoderDetector(random_state=seed),
         "main job default": lambda seed: build_pipeline(),
+        "stats kNN + source/target banks, SMOTE": lambda seed: make_pipeline(
+            LogMel(),
+            TimePooling(stats=("mean", "std")),
+            KNNScorer(
+                standardize=True, domain_banks=True, oversample_domains=True, random_state=seed
+            ),
+        ),
+        "stats kNN + density rescaling (k=2)": lambda seed: make_pipeline(
+            LogMel(),
+            TimePooling(stats=("mean", "std")),
+            KNNScorer(n_neighbors=2, standardize=True, density_rescaling=True),
+        ),
         "IDClassifierDetector": lambda seed: IDClassifierDetector(random_state=seed),
         "OutlierClassifierDetector": lambda seed: OutlierClassifierDetector(random_state=seed),
         "CentroidBCEDetector": lambda seed: CentroidBCEDetector(random_state=seed),

@@ -13,35 +13,28 @@ import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-from sklearn.pipeline import Pipeline, make_pipeline
-
-from sklasd.datasets import (
-    load_dcase,
-    make_machine_sounds,
-    write_challenge_csvs,
-    write_dcase_folder,
-)
-from sklasd.detectors import fit_score_by_machine_type
 from sklasd.exceptions import DatasetError, OutputFolderError, SklasdError
-from sklasd.features import LogMel, TimePooling
-from sklasd.inspection import write_run_report
-from sklasd.metrics import dcase_report, official_score
-from sklasd.metrics._official import YEARS
-from sklasd.scoring import (
-    CosineScorer,
-    KNNScorer,
-    MahalanobisScorer,
-    OneClassSVMScorer,
-)
-from sklasd.utils import MANIFEST_NAME, RunFolder
 
+# Only the standard library (and sklasd's exception classes) is imported here, so that
+# ``--help`` answers at once: numpy, pandas, scikit-learn and torch are imported where a
+# command uses them.
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
+
+#: File-name scheme of the challenge CSVs per DCASE year (others: ``"section"``).
+CSV_NAMING = {2020: "id", 2021: "section_domain"}
+#: Normal training clips per section that the explanations of the report are fitted on.
+EXPLAINER_CLIPS = 10
+
+#: Scorer steps of the default pipeline: option value -> class in :mod:`sklasd.scoring`.
 SCORERS = {
-    "knn": KNNScorer,
-    "cosine": CosineScorer,
-    "mahalanobis": MahalanobisScorer,
-    "ocsvm": OneClassSVMScorer,
+    "knn": "KNNScorer",
+    "cosine": "CosineScorer",
+    "mahalanobis": "MahalanobisScorer",
+    "ocsvm": "OneClassSVMScorer",
 }
 
 
@@ -60,9 +53,14 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     pipeline : Pipeline
         An unfitted ``LogMel -> TimePooling -> scorer`` pipeline.
     """
+    from sklearn.pipeline import make_pipeline
+
+    from sklasd import scoring
+    from sklasd.features import LogMel, TimePooling
+
     if scorer not in SCORERS:
         raise ValueError(f"unknown scorer {scorer!r}; choose one of {sorted(SCORERS)}")
-    return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), SCORERS[scorer]())
+    return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), getattr(scoring, SCORERS[scorer])())
 
 
 def _check_machine_types(frame: pd.DataFrame) -> None:
@@ -84,6 +82,22 @@ def _inside(path: Path, folder: Path) -> bool:
     """Whether ``path`` is ``folder`` or lies under it."""
     path, folder = path.resolve(), folder.resolve()
     return path == folder or folder in path.parents
+
+
+def _fit_explainers(
+    frame: pd.DataFrame, machine_types: Sequence[str], *, n_jobs: int | None, random_state: int
+) -> dict:
+    """A LogMelExplainer per machine type, on up to EXPLAINER_CLIPS training clips a section."""
+    from sklasd.features import LogMel
+    from sklasd.inspection import LogMelExplainer
+
+    train = frame[(frame["split"] == "train") & frame["machine_type"].isin(machine_types)]
+    return {
+        machine_type: LogMelExplainer(
+            logmel=LogMel(n_jobs=n_jobs), max_clips=EXPLAINER_CLIPS, random_state=random_state
+        ).fit(clips["path"].to_numpy(), section=clips["section"].to_numpy())
+        for machine_type, clips in train.groupby("machine_type")
+    }
 
 
 def run(
@@ -132,9 +146,12 @@ def run(
         Seed of the synthetic dataset and of the embedding maps of the report.
     report : bool, default=True
         Also write the HTML report into ``output`` when test labels are known
-        (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with the table, ROC
+        (:func:`~sklasd.inspection.write_run_report`: ``index.html`` with what ran, the
+        table and how the official score comes from it, false-alarm and miss rates, ROC
         curves, score histograms and t-SNE maps of the pooled log-mel features per
-        machine type).
+        machine type, and the ten most anomalous clips of each machine type with their
+        explanation maps from a :class:`~sklasd.inspection.LogMelExplainer` fitted on up
+        to ``EXPLAINER_CLIPS`` training clips per section).
     overwrite : bool, default=False
         Replace the results of a previous run in ``output``.
     command : sequence of str, default=None
@@ -156,6 +173,20 @@ def run(
     ValueError
         If an option is out of range.
     """
+    import pandas as pd
+
+    from sklasd.datasets import (
+        load_dcase,
+        make_machine_sounds,
+        write_challenge_csvs,
+        write_dcase_folder,
+    )
+    from sklasd.detectors import fit_score_by_machine_type
+    from sklasd.inspection import write_dcase_tables, write_run_report
+    from sklasd.metrics import dcase_report, official_score
+    from sklasd.metrics._official import YEARS
+    from sklasd.utils import MANIFEST_NAME, RunFolder
+
     output = Path(output)
     pipeline = build_pipeline(scorer, n_jobs=n_jobs)
     if year is not None and year not in YEARS:
@@ -197,7 +228,18 @@ def run(
         )
         for machine_type, model in models.items():
             folder.dump_joblib(f"model_{machine_type}.joblib", model)
-        write_challenge_csvs(output, scored, scored["anomaly_score"], scored["is_anomaly"])
+        write_challenge_csvs(
+            output,
+            scored,
+            scored["anomaly_score"],
+            scored["is_anomaly"],
+            naming=CSV_NAMING.get(year, "section"),
+        )
+        run_info = {
+            "detector": repr(pipeline),
+            "data folder": str(root),
+            "rules": f"DCASE {year}",
+        }
         labelled = scored[scored["label"].notna()]
         if labelled.empty:
             print("no test labels: challenge CSVs written, no report")
@@ -211,12 +253,21 @@ def run(
         scores = labelled["anomaly_score"].to_numpy()
         table = dcase_report(y, scores, year=year, **metadata)
         if report:
+            print("explaining the most anomalous clips and drawing the report")
+            explainers = _fit_explainers(
+                frame, list(models), n_jobs=n_jobs, random_state=random_state
+            )
             index = write_run_report(
-                output, scored, models=models, year=year, random_state=random_state
+                output,
+                scored,
+                models=models,
+                explainers=explainers,
+                year=year,
+                random_state=random_state,
+                run_info=run_info,
             )
         else:
-            folder.write_text("dcase_report.csv", table.to_csv())
-            folder.write_text("dcase_report.md", table.to_markdown(floatfmt=".4f") + "\n")
+            write_dcase_tables(output, table, run_info=run_info)
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
     print(f"official score ({year} rules): {official_score(y, scores, year=year, **metadata):.4f}")
     if report:
@@ -257,7 +308,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--year",
         type=int,
         default=None,
-        choices=YEARS,
         help="DCASE rules of the report (default: 2020 for id_XX names, else 2022)",
     )
     parser.add_argument("--machine-types", nargs="+", default=None)

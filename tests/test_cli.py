@@ -1,5 +1,10 @@
 """The main job: synthetic data end to end, a DCASE-layout folder, and its errors."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import joblib
 import numpy as np
 import pandas as pd
@@ -56,8 +61,12 @@ def test_run_scores_match_saved_model(tmp_path):
             clips["path"].to_numpy(), section=clips["section"].to_numpy()
         )
     np.testing.assert_allclose(written[1].to_numpy(), again, rtol=1e-5)
-    # the report is on by default: the HTML page beside the CSVs, with the same table
-    assert 'src="roc_valve.png"' in (out / "index.html").read_text()
+    # the report is on by default: the HTML page beside the CSVs, with the same table,
+    # what ran and the explanations of the most anomalous clips
+    page = (out / "index.html").read_text()
+    assert 'src="roc_valve.png"' in page and 'src="explain_valve.png"' in page
+    assert "<th>detector</th><td>Pipeline(" in page
+    assert f"<th>data folder</th><td>{root}</td>" in page
     table = pd.read_csv(out / "dcase_report.csv", index_col=[0, 1])
     np.testing.assert_allclose(table.to_numpy(), report.to_numpy())
 
@@ -78,3 +87,54 @@ def test_no_report_writes_the_tables_only(tmp_path, capsys):
 def test_main_reports_bad_folder(tmp_path, capsys):
     assert main([str(tmp_path / "missing")]) == 2
     assert "missing" in capsys.readouterr().err
+
+
+def test_2020_runs_name_their_files_by_machine_id(tmp_path):
+    X, meta = make_machine_sounds(
+        machine_types=["fan"],
+        n_sections=2,
+        n_train=4,
+        n_test=4,
+        duration=0.5,
+        domain_shift=False,
+        random_state=3,
+    )
+    root = tmp_path / "dev_data"
+    write_dcase_folder(root, X, meta, naming="dcase2020")
+    out = tmp_path / "out"
+    assert main([str(root), "--output", str(out), "--scorer", "knn", "--no-report"]) == 0
+    assert sorted(p.name for p in out.glob("anomaly_score_*.csv")) == [
+        "anomaly_score_fan_id_00.csv",
+        "anomaly_score_fan_id_01.csv",
+    ]
+    assert (out / "decision_result_fan_id_01.csv").is_file()
+    markdown = (out / "dcase_report.md").read_text()
+    assert "('fan', 0)" not in markdown and "Official score (2020 rules)" in markdown
+
+
+def _modules_loaded_by(code):
+    """The heavy modules that a fresh interpreter has imported after running ``code``."""
+    package_root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, *sys.path])}
+    probe = (
+        f"{code}\nimport sys\n"
+        "print(sorted(m for m in ('torch', 'sklearn', 'pandas', 'matplotlib', 'librosa') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_help_imports_no_heavy_module():
+    code = "from sklasd.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    assert _modules_loaded_by(code) == "[]"
+
+
+def test_packages_that_do_not_train_networks_import_without_torch():
+    loaded = _modules_loaded_by(
+        "import sklasd.datasets, sklasd.metrics, sklasd.scoring, sklasd.detectors\n"
+        "from sklasd.detectors import fit_score_by_machine_type"
+    )
+    assert "torch" not in loaded

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import sklasd
 from sklasd.inspection import write_report
-from sklasd.metrics import dcase_report
+from sklasd.metrics import dcase_report, decision_rates, official_score_derivation
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
@@ -42,6 +43,50 @@ class _Links(HTMLParser):
             self.images.append((attrs.get("src"), attrs.get("alt")))
         if tag == "a" and "href" in attrs:
             self.links.append(attrs["href"])
+
+
+class _Tables(HTMLParser):
+    """The tables of a page: per table its header cells (th of the thead) and the data
+    cells (td) of every body row."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"header": None, "rows": []})
+        elif tag == "tr" and self.tables:
+            self.tables[-1]["rows"].append([])
+        elif tag in ("td", "th"):
+            self._cell = (tag, [])
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell[1].append(data)
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            kind, parts = self._cell
+            text = "".join(parts).strip()
+            table = self.tables[-1]
+            if kind == "td":
+                table["rows"][-1].append(text)
+            elif table["header"] is None or len(table["rows"]) == 1:  # the first row
+                table["header"] = [*(table["header"] or []), text]
+            self._cell = None
+
+    def find(self, column):
+        """The table whose first row names ``column``: its body rows as dicts."""
+        (table,) = [t for t in self.tables if column in (t["header"] or [])]
+        columns = [c for c in table["header"] if c]
+        return [dict(zip(columns, row, strict=True)) for row in table["rows"] if row]
+
+
+def _tables(index: Path) -> _Tables:
+    tables = _Tables()
+    tables.feed(index.read_text(encoding="utf-8"))
+    return tables
 
 
 def _png_size(path: Path) -> tuple[int, int]:
@@ -79,6 +124,7 @@ def report_dir(tmp_path_factory):
         threshold=0.5,
         year=2023,
         embedding_method="pca",
+        run_info={"detector": "LogMel + MahalanobisScorer", "data folder": "dev_data"},
     )
     return {"index": index, "y": y, "score": score, "frame": frame}
 
@@ -102,7 +148,11 @@ def test_report_writes_the_table_and_every_figure(report_dir):
     )
     written = pd.read_csv(folder / "dcase_report.csv", index_col=[0, 1])
     np.testing.assert_allclose(written.to_numpy(), expected.to_numpy())
-    assert "| ('valve', 2)" in (folder / "dcase_report.md").read_text()
+    markdown = (folder / "dcase_report.md").read_text()
+    assert "('valve', 2)" not in markdown  # readable labels, no Python tuples
+    assert "| valve          | 2               |" in markdown
+    assert f"sklasd version: {sklasd.__version__}" in markdown
+    assert official_score_derivation(expected) in markdown
     # the ROC figure of valve has one panel per section: three times wider than tall
     width, height = _png_size(folder / "roc_valve.png")
     assert width > 2.5 * height
@@ -117,7 +167,8 @@ def test_index_references_every_image_with_alt_text_and_nothing_external(report_
     assert all(alt and len(alt) > 20 for _, alt in page.images)
     assert all((folder / target).is_file() for target in [*sources, *page.links])
     assert {"dcase_report.csv", "dcase_report.md"} <= set(page.links)
-    assert page.external == [] and page.tables == 1
+    # what ran, the DCASE table and the decision rates
+    assert page.external == [] and page.tables == 3
     text = report_dir["index"].read_text(encoding="utf-8")
     score = dcase_report(
         report_dir["y"],
@@ -259,9 +310,117 @@ def test_index_loads_in_headless_chromium_and_every_image_decodes(report_dir, tm
     folder = report_dir["index"].parent
     assert failed == []
     assert page["title"] == "Anomalous sound detection report"
-    assert page["headings"] == ["DCASE report", "fan", "valve"]
-    assert page["rows"] == 2 + 2 + 3 + 2 + 2  # sections and mean rows, then overall
+    assert page["headings"][:3] == ["What ran", "DCASE report", "Decisions at the threshold"]
+    assert page["headings"][-2:] == ["fan", "valve"]
+    # the DCASE table: sections and mean rows, then overall; the rates: section x domain
+    # rows, then overall
+    assert page["rows"] == (2 + 2 + 3 + 2 + 2) + (2 * 5 + 1)
     assert len(page["images"]) == 6
     for src, width, height, alt in page["images"]:
         assert (width, height) == _png_size(folder / src), src
         assert alt
+
+
+# -- what ran, decisions, remarks and the most anomalous clips --------------------------------
+
+
+def test_page_says_what_ran_and_how_the_score_is_derived(report_dir):
+    text = report_dir["index"].read_text(encoding="utf-8")
+    assert "<th>detector</th><td>LogMel + MahalanobisScorer</td>" in text
+    assert "<th>data folder</th><td>dev_data</td>" in text
+    assert f"<th>sklasd version</th><td>{sklasd.__version__}</td>" in text
+    assert "the harmonic mean of the 15 values in the columns AUC (source)" in text
+
+
+def test_page_gives_the_decision_rates_at_the_threshold(report_dir):
+    frame, y, score = report_dir["frame"], report_dir["y"], report_dir["score"]
+    rates = decision_rates(
+        y,
+        score > 0.5,
+        section=frame["section"],
+        machine_type=frame["machine_type"],
+        domain=frame["domain"],
+    )
+    shown = _tables(report_dir["index"]).find("false-alarm rate")
+    assert len(shown) == len(rates)
+    assert [int(row["false alarms"]) for row in shown] == rates["false alarms"].tolist()
+    assert [row["miss rate"] for row in shown] == [f"{r:.0%}" for r in rates["miss rate"]]
+
+
+def test_remarks_name_sections_below_chance_or_flagging_every_normal_clip(tmp_path):
+    y = np.array([0, 0, 0, 1, 1] * 2)
+    section = np.repeat([0, 1], 5)
+    # section 1: anomalies score lowest, every normal clip above the threshold
+    score = np.array([0.1, 0.2, 0.3, 1.5, 1.6, 2.0, 2.1, 2.2, 0.5, 0.6])
+    index = write_report(tmp_path, y, score, section=section, machine_type="fan", threshold=1.0)
+    text = index.read_text(encoding="utf-8")
+    assert "<h2>Remarks</h2>" in text
+    assert "fan, section 1: AUC (source) 0.00, below chance" in text
+    assert "fan, section 1: 3 of 3 normal clips flagged (false-alarm rate 100%)." in text
+    assert "fan, section 1: 2 of 2 anomalous clips missed (miss rate 100%)." in text
+    assert "fan, section 0" not in text.split("<h2>Remarks</h2>")[1].split("</ul>")[0]
+
+
+@pytest.fixture(scope="module")
+def run_report(tmp_path_factory):
+    """write_run_report of a LogMel + kNN run on two sections of synthetic pump clips."""
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+
+    from sklasd.datasets import make_machine_sounds
+    from sklasd.detectors import fit_score_by_machine_type
+    from sklasd.features import LogMel, TimePooling
+    from sklasd.inspection import LogMelExplainer, write_run_report
+    from sklasd.scoring import KNNScorer
+
+    X, meta = make_machine_sounds(
+        machine_types="pump", n_sections=2, n_train=6, n_test=4, duration=1.0, random_state=0
+    )
+    pipe = make_pipeline(LogMel(n_mels=32), TimePooling(), KNNScorer())
+    with sklearn.config_context(enable_metadata_routing=True):
+        scored, models = fit_score_by_machine_type(pipe, meta, X=X, return_estimators=True)
+    train = (meta["split"] == "train").to_numpy()
+    # the explainer knows section 0 only: clips of section 1 are listed without a map
+    known = train & (meta["section"] == 0).to_numpy()
+    explainer = LogMelExplainer().fit(X[known], section=meta["section"][known])
+    folder = tmp_path_factory.mktemp("run_report")
+    index = write_run_report(
+        folder,
+        scored,
+        models=models,
+        X=X[scored.index],
+        explainers={"pump": explainer},
+        n_top=5,
+        embedding_method="pca",
+    )
+    return {"index": index, "scored": scored, "explainer": explainer, "X": X}
+
+
+def test_run_report_lists_the_most_anomalous_clips_with_their_explanations(run_report):
+    scored = run_report["scored"]
+    table = _tables(run_report["index"]).find("departs from normal")
+    top = scored.sort_values("anomaly_score", ascending=False, kind="stable").head(5)
+    assert [row["rank"] for row in table] == ["1", "2", "3", "4", "5"]
+    assert [row["clip"] for row in table] == [f"row {index}" for index in top.index]
+    np.testing.assert_allclose(
+        [float(row["anomaly score"]) for row in table], top["anomaly_score"], atol=1e-4
+    )
+    assert [row["flagged"] for row in table] == ["yes" if f else "no" for f in top["is_anomaly"]]
+    explainer, X = run_report["explainer"], run_report["X"]
+    wheres = [row["departs from normal"] for row in table]
+    for (_, row), where in zip(top.iterrows(), wheres, strict=True):
+        if row["section"] == 0:
+            (expected,) = explainer.explain(X[[row.name]], section=[0])
+            assert where == expected.text
+        else:
+            assert where == "no normal training clips of this section"
+    assert (run_report["index"].parent / "explain_pump.png").stat().st_size > 1000
+    assert 'src="explain_pump.png"' in run_report["index"].read_text(encoding="utf-8")
+
+
+def test_run_report_needs_the_clips_for_maps(tmp_path, run_report):
+    scored = run_report["scored"].drop(columns="path")
+    with pytest.raises(ValueError, match="need the clips"):
+        from sklasd.inspection import write_run_report
+
+        write_run_report(tmp_path, scored, explainers={"pump": run_report["explainer"]})

@@ -18,7 +18,7 @@ from sklasd.exceptions import DatasetError
 __all__ = ["load_dcase"]
 
 LAYOUTS = ("auto", "dcase2020", "dcase2021+", "mimii")
-SPLITS = ("train", "test", "unsplit")
+SPLITS = ("train", "test", "unsplit", "supplemental")
 
 # folder name -> (split, domain implied by the folder); DCASE 2021 ships source_test/target_test
 _SPLIT_DIRS = {
@@ -27,6 +27,10 @@ _SPLIT_DIRS = {
     "source_test": ("test", "source"),
     "target_test": ("test", "target"),
 }
+# DCASE 2025's <machine_type>/supplemental/ folder: clean machine sounds and noise-only clips
+_SUPPLEMENTAL_DIR = "supplemental"
+# name token -> what a supplemental clip holds
+_SUPPLEMENTAL_CONTENT = {"clean": "machine", "machine": "machine", "noise": "noise"}
 _LABELS = {"normal": 0, "anomaly": 1}
 _MIMII_LABEL_DIRS = {"normal": 0, "abnormal": 1}
 
@@ -82,12 +86,18 @@ def load_dcase(
         ``<machine_type>/{train,test}/{normal,anomaly}_id_XX_NNNNNNNN.wav``; evaluation
         test clips ``id_XX_NNNNNNNN.wav`` have no label (``<NA>``). The machine ID is the
         section, the domain is ``"source"`` and the attributes are ``""``.
-    ``"dcase2021+"`` (DCASE 2021-2025)
+    ``"dcase2021+"`` (DCASE 2021-2026)
         ``<machine_type>/{train,test}/section_XX_{source,target}_{train,test}_``
         ``{normal,anomaly}_NNNN[_<attributes>].wav``, including DCASE 2021's
         ``source_test``/``target_test`` folders and the anonymised evaluation test clips
         ``section_XX_{source,target}_test_NNNN.wav`` (2021: label unknown) and
-        ``section_XX_NNNN.wav`` (2022+: label and domain unknown).
+        ``section_XX_NNNN.wav`` (2022+: label and domain unknown). DCASE 2025 adds
+        ``<machine_type>/supplemental/``: clean machine sounds and noise-only recordings
+        (see below). DCASE 2026 keeps these names; its clips are two-channel (one
+        microphone near the machine, one far from it): choose the microphone when reading
+        the audio, e.g. ``LogMel(channel=0)`` (see :func:`load_audio`), or use both as
+        feature channels with ``StackFeatures`` of a ``LogMel`` per channel. Which channel
+        is the near microphone is written in the dataset's README.
     ``"mimii"``
         raw MIMII: ``<snr>_dB_<machine_type>/<machine_type>/id_XX/{normal,abnormal}/``
         ``NNNNNNNN.wav``. MIMII has no train/test split: every clip gets split
@@ -96,10 +106,19 @@ def load_dcase(
         under a ``<snr>_dB_<machine_type>`` folder).
 
     Only ``.wav`` files (any letter case) inside a split folder (``train``, ``test``,
-    ``source_test``, ``target_test``) or a MIMII ``id_XX/{normal,abnormal}`` folder are
-    clips; everything else (e.g. the ``supplemental`` recordings of DCASE 2025, CSV and
-    text files) is ignored, and so are macOS AppleDouble files ``._*.wav`` (with a
-    warning). Numbers in names are ASCII digits; section numbers run from 0 to 9999.
+    ``source_test``, ``target_test``), a DCASE ``supplemental`` folder or a MIMII
+    ``id_XX/{normal,abnormal}`` folder are clips; everything else (CSV and text files...)
+    is ignored, and so are macOS AppleDouble files ``._*.wav`` (with a warning). Numbers
+    in names are ASCII digits; section numbers run from 0 to 9999.
+
+    Supplemental clips (DCASE 2025) get split ``"supplemental"``, so they never mix with
+    the training clips: select them with ``splits="supplemental"`` or
+    ``frame[frame.split == "supplemental"]``. Their names are read leniently: the
+    section from ``section_XX``, the domain from a ``source``/``target`` token where
+    there is one, what the clip holds from a ``clean`` or ``machine`` token (clean
+    machine sound: ``"machine"``) or a ``noise`` token (``"noise"``), into the column
+    ``content``, and the attributes from the tokens after the clip number. Their label
+    is ``<NA>``.
 
     Attributes. The part of a DCASE 2021+ name after the clip number is kept verbatim in
     ``attributes`` (``"noAttribute"`` stays as it is) and serves as attribute-class label.
@@ -121,7 +140,7 @@ def load_dcase(
     machine_types : str or iterable of str, default=None
         Keep only these machine types (folder names, e.g. ``"fan"``, ``"ToyCar"``).
         ``None`` keeps all. Folders of other machine types are not parsed at all.
-    splits : str or iterable of {"train", "test", "unsplit"}, default=None
+    splits : str or iterable of {"train", "test", "unsplit", "supplemental"}, default=None
         Keep only clips of these splits. ``None`` keeps all.
     layout : {"auto", "dcase2020", "dcase2021+", "mimii"}, default="auto"
         Naming scheme. ``"auto"`` recognises it from the names and refuses a root that
@@ -151,10 +170,14 @@ def load_dcase(
         - ``machine_type`` (str);
         - ``section`` (int): section number, or machine ID for DCASE 2020 and MIMII;
         - ``domain`` (str): ``"source"`` or ``"target"``; ``None`` where unknown;
-        - ``split`` (str): ``"train"``, ``"test"`` or ``"unsplit"`` (MIMII);
+        - ``split`` (str): ``"train"``, ``"test"``, ``"supplemental"`` (DCASE 2025) or
+          ``"unsplit"`` (MIMII);
         - ``label`` (``Int64``): 0 normal, 1 anomalous, ``<NA>`` unknown;
         - ``attributes`` (str): the raw attribute part of the name, ``""`` when none;
         - ``snr`` (``Int64``, MIMII only): signal-to-noise ratio in dB;
+        - ``content`` (str, only when supplemental clips were found): ``"machine"``
+          (clean machine sound) or ``"noise"`` (noise only) for supplemental clips,
+          ``None`` where the name does not say and for the other clips;
         - ``attr_<key>`` (str): one column per attribute key, sorted by key; ``None``
           for clips without that key.
 
@@ -241,7 +264,8 @@ def load_dcase(
             "<machine_type>/{train,test}/*.wav (DCASE) or "
             "<snr>_dB_<machine_type>/<machine_type>/id_XX/{normal,abnormal}/*.wav (MIMII)."
         )
-    layouts = {record["layout"] for record in records}
+    # supplemental names follow no year's scheme closely enough to tell layouts apart
+    layouts = {r["layout"] for r in records if r["split"] != "supplemental"} or {"dcase2021+"}
     if len(layouts) > 1:
         examples = {record["layout"]: record["path"] for record in records}
         raise DatasetError(
@@ -250,7 +274,11 @@ def load_dcase(
         )
     if truth is not None:
         _apply_ground_truth(records, truth)
-    return _to_frame(records, with_snr=layouts == {"mimii"})
+    return _to_frame(
+        records,
+        with_snr=layouts == {"mimii"},
+        with_content=any(record["split"] == "supplemental" for record in records),
+    )
 
 
 def _as_str_set(values, name):
@@ -271,6 +299,8 @@ def _scan(root, layout, machine_types):
         folder = Path(dirpath)
         if folder.name in _SPLIT_DIRS and layout != "mimii":
             machine_dir, kind = folder.parent, "dcase"
+        elif folder.name == _SUPPLEMENTAL_DIR and layout in ("auto", "dcase2021+"):
+            machine_dir, kind = folder.parent, "supplemental"
         elif (
             folder.name in _MIMII_LABEL_DIRS
             and layout in ("auto", "mimii")
@@ -290,6 +320,9 @@ def _scan(root, layout, machine_types):
             continue
         if kind == "mimii":
             records.extend(_parse_mimii(folder, wavs))
+            continue
+        if kind == "supplemental":
+            records.extend(_parse_supplemental(folder, machine_dir.name, wavs))
             continue
         if machine_dir not in attribute_tables:
             attribute_tables[machine_dir] = _read_attribute_csvs(machine_dir)
@@ -343,6 +376,43 @@ def _parse_mimii(folder, wavs):
         if not _MIMII_NAME.fullmatch(name[:-4]):
             raise DatasetError(f"Cannot parse MIMII clip name {path!r}: expected NNNNNNNN.wav.")
         records.append({**common, "path": path, "attrs": {}})
+    return records
+
+
+def _parse_supplemental(folder, machine_type, wavs):
+    """Parse the clips of ``<machine_type>/supplemental/`` (DCASE 2025), leniently."""
+    records = []
+    for name in wavs:
+        path = os.path.join(folder, name)
+        tokens = name[:-4].split("_")
+        try:
+            at = tokens.index("section")
+            section = int(tokens[at + 1])
+        except (ValueError, IndexError):
+            raise ValueError(
+                f"Cannot read the section of supplemental clip {path!r}: expected a name "
+                "such as section_00_source_supplemental_noise_0000.wav."
+            ) from None
+        rest = tokens[at + 2 :]
+        numbers = [i for i, token in enumerate(rest) if token.isdigit()]
+        attributes = "_".join(rest[numbers[0] + 1 :]) if numbers else ""
+        words = set(rest[: numbers[0]] if numbers else rest)
+        contents = {_SUPPLEMENTAL_CONTENT[word] for word in words & set(_SUPPLEMENTAL_CONTENT)}
+        domains = words & {"source", "target"}
+        records.append(
+            {
+                "path": path,
+                "machine_type": machine_type,
+                "section": section,
+                "domain": domains.pop() if len(domains) == 1 else None,
+                "split": "supplemental",
+                "label": None,
+                "attributes": attributes,
+                "attrs": dict(_parse_attributes(attributes)),
+                "content": contents.pop() if len(contents) == 1 else None,
+                "layout": "dcase2021+",
+            }
+        )
     return records
 
 
@@ -608,7 +678,7 @@ def _check_duplicates(records):
         seen[key] = record["path"]
 
 
-def _to_frame(records, *, with_snr):
+def _to_frame(records, *, with_snr, with_content):
     """Build the sorted metadata DataFrame of the shared contract from parsed records."""
 
     def text(key):
@@ -625,6 +695,8 @@ def _to_frame(records, *, with_snr):
     }
     if with_snr:
         columns["snr"] = pd.Series([record["snr"] for record in records], dtype="Int64")
+    if with_content:
+        columns["content"] = pd.Series([record.get("content") for record in records], dtype=object)
     for key in sorted({key for record in records for key in record["attrs"]}):
         columns[f"attr_{key}"] = pd.Series(
             [record["attrs"].get(key) for record in records], dtype=object

@@ -7,21 +7,12 @@ against the other sections' clips; :func:`fit_score_by_machine_type` fits any
 detector or Pipeline per machine type of a DCASE dataset and returns the scores for
 the official DCASE score. :func:`make_paper_detector` configures a detector as in the paper
 behind it.
+
+Names are imported on first use (``import sklasd.detectors`` does not load torch;
+``from sklasd.detectors import IDClassifierDetector`` does).
 """
 
-from sklasd.detectors._autoencoder import AutoencoderDetector
-from sklasd.detectors._by_machine_type import fit_score_by_machine_type
-from sklasd.detectors._centroid_bce import CentroidBCEDetector
-from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
-from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
-from sklasd.detectors._paper import PAPER_PRESETS, make_paper_detector
-from sklasd.detectors._rcmae import (
-    RCMAEDetector,
-    RCMAEPretrainer,
-    make_rcmae_finetune_net,
-    make_rcmae_net,
-)
-from sklasd.detectors._sound_event import SoundEventDetector
+from sklasd.utils._lazy import lazy_exports
 
 __all__ = [
     "PAPER_PRESETS",
@@ -38,3 +29,22 @@ __all__ = [
     "make_rcmae_finetune_net",
     "make_rcmae_net",
 ]
+
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    {
+        "AutoencoderDetector": "sklasd.detectors._autoencoder",
+        "PAPER_PRESETS": "sklasd.detectors._paper",
+        "make_paper_detector": "sklasd.detectors._paper",
+        "CentroidBCEDetector": "sklasd.detectors._centroid_bce",
+        "IDClassifierDetector": "sklasd.detectors._id_classifier",
+        "OutlierClassifierDetector": "sklasd.detectors._outlier_classifier",
+        "RCMAEDetector": "sklasd.detectors._rcmae",
+        "RCMAEPretrainer": "sklasd.detectors._rcmae",
+        "SoundEventDetector": "sklasd.detectors._sound_event",
+        "fit_score_by_machine_type": "sklasd.detectors._by_machine_type",
+        "make_id_embedder": "sklasd.detectors._id_classifier",
+        "make_rcmae_finetune_net": "sklasd.detectors._rcmae",
+        "make_rcmae_net": "sklasd.detectors._rcmae",
+    },
+)

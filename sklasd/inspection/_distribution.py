@@ -190,7 +190,14 @@ class ScoreDistributionDisplay:
                 ylabel="Clips",
             )
             axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-            axes.legend(fontsize="small")
+            # below the x axis label, where it cannot cover bars
+            axes.legend(
+                fontsize="small",
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.2),
+                ncol=2,
+                frameon=False,
+            )
         return self
 
     @classmethod

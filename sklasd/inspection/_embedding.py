@@ -183,7 +183,8 @@ class EmbeddingDisplay:
                     **(scatter_kwargs or {}),
                 )
         ax.set(title=name or "Embeddings", xticks=[], yticks=[])
-        ax.legend(fontsize="small", loc="best")
+        # beside the map, where it cannot cover points
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
         return self
 
     @classmethod

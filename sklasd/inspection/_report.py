@@ -1,9 +1,15 @@
-"""A report folder of a scored run: the DCASE table, figures per machine type, index.html."""
+"""A report folder of a scored run: what ran, the DCASE table and how the official score
+comes from it, the decisions at the threshold, figures per machine type, the most anomalous
+clips with their explanations, index.html."""
 
 from __future__ import annotations
 
+import datetime
 import html
+import math
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +21,22 @@ from numpy.typing import ArrayLike
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
+from sklasd._version import __version__
 from sklasd.inspection._base import _figure_size, _grid
 from sklasd.inspection._distribution import ScoreDistributionDisplay
 from sklasd.inspection._embedding import EmbeddingDisplay
+from sklasd.inspection._explain import (
+    _DASH,
+    ExplanationDisplay,
+    LogMelExplainer,
+    _colour_limit,
+)
 from sklasd.inspection._roc import ASDRocCurveDisplay
-from sklasd.metrics import dcase_report
-from sklasd.metrics._official import _clip_frame
+from sklasd.metrics import dcase_report, decision_rates, official_score_derivation
+from sklasd.metrics._official import _clip_frame, _section_rows
 from sklasd.utils import atomic_write
 
-__all__ = ["write_report", "write_run_report"]
+__all__ = ["write_dcase_tables", "write_report", "write_run_report"]
 
 _METHOD_NAMES = {"tsne": "t-SNE", "pca": "PCA"}
 _STYLE = """\
@@ -34,7 +47,16 @@ table.report td { text-align: right; }
 figure { margin: 1em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #ddd; }
 figcaption { font-size: 0.9em; color: #555; }
+table.run th { text-align: left; padding-right: 1em; vertical-align: top; }
+table.run td { font-family: monospace; white-space: pre-wrap; }
+li.remark { color: #a40000; }
+table.report.clips td { text-align: left; }
 """
+# A remark is made where a false-alarm or miss rate reaches this, or an AUC falls below 1/2.
+_BAD_RATE = 0.5
+# Explanation maps of the most anomalous clips: panels a row, and inches of one panel.
+_PANELS_PER_ROW = 2
+_PANEL_SIZE = (6.0, 2.7)
 
 
 def _save(figure: Figure, path: Path) -> None:
@@ -67,6 +89,175 @@ def _figure_html(src: str, alt: str, caption: str) -> str:
     )
 
 
+def _run_rows(run_info: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The lines of "What ran": the caller's, then the sklasd version and the date."""
+    rows = [(str(key), str(value)) for key, value in (run_info or {}).items()]
+    written = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    return [*rows, ("sklasd version", __version__), ("report written", written)]
+
+
+def _where(machine_type: object, section: object, domain: object = "all") -> str:
+    where = f"section {section}" if machine_type == "all" else f"{machine_type}, section {section}"
+    return where if domain == "all" else f"{where}, {domain}"
+
+
+def _remarks(report: pd.DataFrame, rates: pd.DataFrame | None) -> list[str]:
+    """Sections whose AUC is below 1/2, or that flag or miss most of their clips."""
+    remarks = []
+    for (machine_type, section), row in _section_rows(report).iterrows():
+        for column, value in row.items():
+            if str(column).startswith("AUC") and value < 0.5:
+                remarks.append(
+                    f"{_where(machine_type, section)}: {column} {value:.2f}, below chance: "
+                    "its anomalous clips score lower than its normal clips."
+                )
+    if rates is None:
+        return remarks
+    for (machine_type, section, domain), row in rates.iloc[:-1].iterrows():  # not overall
+        where = _where(machine_type, section, domain)
+        if row["false-alarm rate"] >= _BAD_RATE:
+            remarks.append(
+                f"{where}: {row['false alarms']:.0f} of {row['normal clips']:.0f} normal clips "
+                "flagged "
+                f"(false-alarm rate {row['false-alarm rate']:.0%})."
+            )
+        if row["miss rate"] >= _BAD_RATE:
+            remarks.append(
+                f"{where}: {row['misses']:.0f} of {row['anomalous clips']:.0f} anomalous clips "
+                "missed "
+                f"(miss rate {row['miss rate']:.0%})."
+            )
+    return remarks
+
+
+def _table_html(table: pd.DataFrame, classes: str = "report", **kwargs: Any) -> str:
+    return table.to_html(classes=classes, border=0, na_rep=_DASH, **kwargs)
+
+
+def _percent(value: float) -> str:
+    return _DASH if pd.isna(value) else f"{value:.0%}"
+
+
+def write_dcase_tables(
+    output_dir: str | os.PathLike,
+    report: pd.DataFrame,
+    *,
+    run_info: Mapping[str, Any] | None = None,
+) -> list[Path]:
+    """Write a :func:`~sklasd.metrics.dcase_report` table as CSV and as readable Markdown.
+
+    ``dcase_report.csv`` holds the table with its two index columns ``machine_type`` and
+    ``section``. ``dcase_report.md`` says what ran (``run_info``, the sklasd version and
+    the date), gives the table with plain ``machine_type`` and ``section`` columns, and
+    how the official score comes from it
+    (:func:`~sklasd.metrics.official_score_derivation`). Files of the same names are
+    replaced.
+
+    Parameters
+    ----------
+    output_dir : str or path-like
+        Folder to write into (created if needed).
+    report : pandas.DataFrame
+        A table returned by :func:`~sklasd.metrics.dcase_report`.
+    run_info : mapping, default=None
+        What ran, e.g. ``{"detector": repr(pipeline), "data": "dev_data"}``; the sklasd
+        version and the date are added.
+
+    Returns
+    -------
+    paths : list of Path
+        The CSV and the Markdown file.
+
+    See Also
+    --------
+    write_report : The whole report folder, with these tables.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklasd.inspection import write_dcase_tables
+    >>> from sklasd.metrics import dcase_report
+    >>> report = dcase_report([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8], section=[0, 0, 0, 0],
+    ...                       machine_type="fan")
+    >>> csv, md = write_dcase_tables(tempfile.mkdtemp(), report, run_info={"data": "demo"})
+    >>> print(md.read_text().split("## DCASE report")[1].strip().splitlines()[2])
+    | fan            | 0               |         0.7500 | 0.7368 |
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    csv_path, md_path = output_dir / "dcase_report.csv", output_dir / "dcase_report.md"
+    _save_text(report.to_csv(), csv_path)
+    lines = ["## What ran", ""]
+    lines += [f"- {key}: {' '.join(value.split())}" for key, value in _run_rows(run_info)]
+    lines += ["", "## DCASE report", ""]
+    lines += [report.reset_index().to_markdown(index=False, floatfmt=".4f"), ""]
+    lines += [official_score_derivation(report), ""]
+    _save_text("\n".join(lines), md_path)
+    return [csv_path, md_path]
+
+
+def _explanation_figure(panels: list[tuple[str, Any]], path: Path) -> None:
+    """Explanation maps (title, Explanation) on one figure with one colour scale."""
+    ncols = min(len(panels), _PANELS_PER_ROW)
+    nrows = math.ceil(len(panels) / ncols)
+    figure = Figure(
+        figsize=(_PANEL_SIZE[0] * ncols + 0.8, _PANEL_SIZE[1] * nrows), layout="constrained"
+    )
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    for extra in axes[len(panels) :]:
+        extra.remove()
+    vmax = _colour_limit([explanation for _, explanation in panels])  # one scale for all
+    for ax, (title, explanation) in zip(axes, panels, strict=False):
+        display = ExplanationDisplay.from_explanation(
+            explanation, name=title, ax=ax, vmax=vmax, colorbar=False
+        )
+    figure.colorbar(display.image_, ax=axes[: len(panels)].tolist(), label="dB over normal")
+    _save(figure, path)
+
+
+def _top_clips(
+    frame: pd.DataFrame,
+    names: np.ndarray,
+    flagged: np.ndarray,
+    explainer: LogMelExplainer | None,
+    clips: Any,
+    *,
+    with_domain: bool,
+) -> tuple[pd.DataFrame, list[tuple[str, Any]]]:
+    """The table of the most anomalous clips (rows of a ``_clip_frame``, best first) and
+    the (title, Explanation) of those the explainer can explain."""
+    table = pd.DataFrame(
+        {
+            "rank": np.arange(1, len(frame) + 1),
+            "clip": names,
+            "section": frame["section"].to_numpy(),
+            "label": np.where(frame["y"].to_numpy() == 1, "anomalous", "normal"),
+            "anomaly score": frame["score"].to_numpy(),
+            "flagged": np.where(flagged, "yes", "no"),
+        }
+    )
+    if with_domain:
+        table.insert(3, "domain", frame["domain"].to_numpy())
+    if explainer is None:
+        return table, []
+    known = np.ones(len(frame), dtype=bool)
+    if explainer.sections_ is not None:
+        known = np.isin(frame["section"].to_numpy(), explainer.sections_)
+    where = np.full(len(frame), "no normal training clips of this section", dtype=object)
+    panels = []
+    if known.any():
+        rows = np.flatnonzero(known)
+        explained = explainer.explain(
+            _safe_indexing(clips, rows),
+            section=None if explainer.sections_ is None else frame["section"].to_numpy()[rows],
+        )
+        for row, explanation in zip(rows, explained, strict=True):
+            where[row] = explanation.text
+            panels.append((f"#{row + 1} {names[row]}", explanation))
+    table["departs from normal"] = where
+    return table, panels
+
+
 def _write_folder(
     output_dir: Path,
     frame: pd.DataFrame,
@@ -75,6 +266,10 @@ def _write_folder(
     with_domain: bool,
     embeddings: dict[Any, np.ndarray],
     threshold: float | None,
+    rates: pd.DataFrame | None,
+    top: dict[Any, pd.DataFrame],
+    explanations: dict[Any, list[tuple[str, Any]]],
+    run_info: Mapping[str, Any] | None,
     year: int,
     max_fpr: float,
     embedding_method: Any,
@@ -82,21 +277,42 @@ def _write_folder(
     title: str,
 ) -> Path:
     """Write tables, figures and index.html; ``frame`` is a ``_clip_frame``."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    _save_text(report.to_csv(), output_dir / "dcase_report.csv")
-    _save_text(report.to_markdown(floatfmt=".4f") + "\n", output_dir / "dcase_report.md")
+    write_dcase_tables(output_dir, report, run_info=run_info)
     method_name = _METHOD_NAMES.get(embedding_method, type(embedding_method).__name__)
     score = report.attrs["official_score"]
+    run_rows = "".join(
+        f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
+        for key, value in _run_rows(run_info)
+    )
     body = [
         f"<h1>{html.escape(title)}</h1>",
+        "<h2>What ran</h2>",
+        f'<table class="run">{run_rows}</table>',
         f"<p>Official score ({year} rules): <strong>{score:.4f}</strong> on "
         f"{len(frame)} labelled clips ({int(frame['y'].sum())} anomalous), "
         f"{frame['machine_type'].nunique()} machine type(s).</p>",
         "<h2>DCASE report</h2>",
-        report.to_html(float_format=lambda v: f"{v:.4f}", classes="report", border=0),
+        _table_html(report, float_format=lambda v: f"{v:.4f}"),
+        f"<p>{html.escape(official_score_derivation(report))}</p>",
         '<p>Download: <a href="dcase_report.csv">CSV</a>, '
         '<a href="dcase_report.md">Markdown</a>.</p>',
     ]
+    remarks = _remarks(report, rates)
+    if rates is not None:
+        body += [
+            "<h2>Decisions at the threshold</h2>",
+            f"<p>A clip is flagged as anomalous where its anomaly score exceeds the decision "
+            f"threshold ({threshold:g} in anomaly-score units). False-alarm rate: the share "
+            "of normal clips flagged; miss rate: the share of anomalous clips not flagged. "
+            "AUC and pAUC judge the ranking; these rates judge the decisions.</p>",
+            _table_html(
+                rates,
+                formatters={"false-alarm rate": _percent, "miss rate": _percent},
+            ),
+        ]
+    if remarks:
+        items = "".join(f'<li class="remark">{html.escape(remark)}</li>' for remark in remarks)
+        body += ["<h2>Remarks</h2>", f"<ul>{items}</ul>"]
     used: set[str] = set()
     for machine_type, clips in frame.groupby("machine_type", sort=True):
         slug = _slug(machine_type, used)
@@ -148,7 +364,7 @@ def _write_folder(
         )
 
         if machine_type in embeddings:
-            figure = Figure(figsize=(5.5, 4.5), layout="constrained")
+            figure = Figure(figsize=(7.0, 4.5), layout="constrained")
             EmbeddingDisplay.from_embeddings(
                 embeddings[machine_type],
                 section=section,
@@ -167,6 +383,31 @@ def _write_folder(
                     "coloured by section, anomalous clips as crosses",
                     f"{method_name} map of the clips' embeddings: colour = section, "
                     "cross = anomalous.",
+                )
+            )
+
+        if machine_type in top:
+            body += [
+                f"<h3>The {len(top[machine_type])} most anomalous {html.escape(str(machine_type))}"
+                " clips</h3>",
+                _table_html(
+                    top[machine_type],
+                    classes="report clips",
+                    index=False,
+                    float_format=lambda v: f"{v:.4f}",
+                ),
+            ]
+        if explanations.get(machine_type):
+            _explanation_figure(explanations[machine_type], output_dir / f"explain_{slug}.png")
+            body.append(
+                _figure_html(
+                    f"explain_{slug}.png",
+                    f"Time-frequency maps of where the most anomalous {machine_type} clips "
+                    "depart from the normal training clips of their section",
+                    "Where each clip departs from its section's normal training clips: its "
+                    "log-mel minus their mean, per band (red: louder than normal, blue: "
+                    "quieter); the box is the most deviant time span and band, stated above "
+                    "each map.",
                 )
             )
     page = (
@@ -195,19 +436,25 @@ def write_report(
     embedding_method: Any = "tsne",
     random_state: int | None = 0,
     title: str = "Anomalous sound detection report",
+    run_info: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a report folder of scored clips: DCASE table, figures and an ``index.html``.
 
     Writes into ``output_dir``:
 
     - ``dcase_report.csv`` and ``dcase_report.md``: the
-      :func:`~sklasd.metrics.dcase_report` table;
+      :func:`~sklasd.metrics.dcase_report` table (see :func:`write_dcase_tables`);
     - per machine type ``<type>``: ``roc_<type>.png`` (:class:`ASDRocCurveDisplay`, one
       panel per section, curves per domain), ``scores_<type>.png``
       (:class:`ScoreDistributionDisplay`) and, when ``embeddings`` are given,
       ``embedding_<type>.png`` (:class:`EmbeddingDisplay`, one map per machine type);
-    - ``index.html``: a self-contained page (no external resources, relative links) with
-      the official score, the table and every figure (with alt text).
+    - ``index.html``: a self-contained page (no external resources, relative links) that
+      says what ran (``run_info``, the sklasd version, the date), gives the official
+      score, the table and how the score comes from it
+      (:func:`~sklasd.metrics.official_score_derivation`), the false-alarm and miss
+      rates at ``threshold`` per section and domain
+      (:func:`~sklasd.metrics.decision_rates`), remarks on sections with an AUC below
+      0.5 or a rate of 50 % or more, and every figure (with alt text).
 
     Figures are rendered with matplotlib's Agg backend on
     :class:`matplotlib.figure.Figure` objects, without pyplot: nothing is shown and no
@@ -232,8 +479,9 @@ def write_report(
         Embeddings (or features) of the clips, for the embedding maps; each machine type's
         rows get their own map.
     threshold : float, default=None
-        Decision threshold in anomaly-score units, drawn on the score histograms (0 for
-        ``-decision_function`` scores of an outlier detector); None draws none.
+        Decision threshold in anomaly-score units (0 for ``-decision_function`` scores of
+        an outlier detector): drawn on the score histograms, and clips scoring above it
+        count as flagged in the rates. None: no threshold line and no rates.
     year : {2020, 2021, 2022, 2023, 2024, 2025}, default=2022
         Which challenge's rules the table and the ROC curves follow.
     max_fpr : float, default=0.1
@@ -245,6 +493,9 @@ def write_report(
         Seed of the embedding maps.
     title : str, default="Anomalous sound detection report"
         Title of the page.
+    run_info : mapping, default=None
+        What ran, shown first, e.g. ``{"detector": repr(pipeline), "data": root}``; the
+        sklasd version and the date are added.
 
     Returns
     -------
@@ -304,6 +555,15 @@ def write_report(
             machine_type: embeddings[rows]
             for machine_type, rows in frame.groupby("machine_type").indices.items()
         }
+    rates = None
+    if threshold is not None:
+        rates = decision_rates(
+            frame["y"],
+            frame["score"].to_numpy() > threshold,
+            section=frame["section"],
+            machine_type=frame["machine_type"],
+            domain=frame["domain"] if domain is not None else None,
+        )
     return _write_folder(
         Path(output_dir),
         frame,
@@ -311,6 +571,10 @@ def write_report(
         with_domain=domain is not None,
         embeddings=by_type,
         threshold=threshold,
+        rates=rates,
+        top={},
+        explanations={},
+        run_info=run_info,
         year=year,
         max_fpr=max_fpr,
         embedding_method=embedding_method,
@@ -325,11 +589,14 @@ def write_run_report(
     *,
     models: dict[str, Any] | None = None,
     X: Any = None,
+    explainers: Mapping[str, LogMelExplainer] | None = None,
+    n_top: int = 10,
     year: int = 2022,
     max_fpr: float = 0.1,
     embedding_method: Any = "tsne",
     random_state: int | None = 0,
     title: str = "Anomalous sound detection report",
+    run_info: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the report folder of a run of :func:`~sklasd.detectors.fit_score_by_machine_type`.
 
@@ -337,10 +604,18 @@ def write_run_report(
     return_estimators=True)`` returns: the test clips with ``anomaly_score``
     (``-decision_function``) and their metadata, and the fitted model of every machine
     type. Clips without a label are left out. The decision threshold is 0 (a clip is
-    flagged where ``decision_function < 0``). The embedding map of a machine type shows
-    the output of its model's feature steps (``model[:-1].transform``, for a Pipeline of
-    several steps, or ``model.transform``); types whose model has neither get no map.
-    See :func:`write_report` for the files written.
+    flagged where ``decision_function < 0``; the ``is_anomaly`` column when present).
+    The embedding map of a machine type shows the output of its model's feature steps
+    (``model[:-1].transform``, for a Pipeline of several steps, or ``model.transform``);
+    types whose model has neither get no map.
+
+    Besides what :func:`write_report` writes, every machine type gets a table of its
+    ``n_top`` most anomalous clips (highest anomaly scores: true anomalies and false
+    alarms alike) and, where ``explainers`` has a fitted :class:`LogMelExplainer` for
+    the machine type, ``explain_<type>.png`` with their explanation maps and, in the
+    table, where each departs from normal in words. (Scores of different machine types
+    come from different models and are not compared.) A clip whose section the
+    explainer was not fitted on is listed without a map.
 
     Parameters
     ----------
@@ -355,6 +630,12 @@ def write_run_report(
     X : array-like or sequence, default=None
         The clips of the rows of ``scored``, in order (e.g. waveforms); None uses
         ``scored["path"]``.
+    explainers : dict of str to LogMelExplainer, default=None
+        A :class:`LogMelExplainer` fitted on the normal training clips of each machine
+        type (with their sections), for the maps of the most anomalous clips; None:
+        no maps.
+    n_top : int, default=10
+        Number of most anomalous clips listed per machine type (0: none).
     year : {2020, 2021, 2022, 2023, 2024, 2025}, default=2022
         Which challenge's rules the table and the ROC curves follow.
     max_fpr : float, default=0.1
@@ -365,6 +646,8 @@ def write_run_report(
         Seed of the embedding maps.
     title : str, default="Anomalous sound detection report"
         Title of the page.
+    run_info : mapping, default=None
+        What ran, shown first; the sklasd version and the date are added.
 
     Returns
     -------
@@ -374,7 +657,9 @@ def write_run_report(
     Raises
     ------
     ValueError
-        When no row of ``scored`` has a label, or as :func:`write_report`.
+        When no row of ``scored`` has a label, when ``models`` or ``explainers`` are
+        given without clips (no ``X`` and no ``path`` column), or as
+        :func:`write_report`.
 
     See Also
     --------
@@ -387,16 +672,19 @@ def write_run_report(
     >>> from sklasd.datasets import make_machine_sounds
     >>> from sklasd.detectors import fit_score_by_machine_type
     >>> from sklasd.features import LogMel, TimePooling
-    >>> from sklasd.inspection import write_run_report
+    >>> from sklasd.inspection import LogMelExplainer, write_run_report
     >>> from sklasd.scoring import KNNScorer
     >>> X, meta = make_machine_sounds(machine_types="fan", n_sections=2, n_train=6,
     ...                               n_test=4, duration=0.5, random_state=0)
     >>> pipe = make_pipeline(LogMel(n_mels=32), TimePooling(), KNNScorer())
     >>> scored, models = fit_score_by_machine_type(pipe, meta, X=X, return_estimators=True)
+    >>> train = (meta["split"] == "train").to_numpy()
+    >>> explainer = LogMelExplainer().fit(X[train], section=meta["section"][train])
     >>> index = write_run_report(tempfile.mkdtemp(), scored, models=models,
-    ...                          X=X[scored.index], embedding_method="pca")
-    >>> (index.parent / "embedding_fan.png").is_file()
-    True
+    ...                          X=X[scored.index], explainers={"fan": explainer}, n_top=4,
+    ...                          embedding_method="pca", run_info={"detector": "LogMel+kNN"})
+    >>> sorted(path.name for path in index.parent.glob("*_fan.png"))
+    ['embedding_fan.png', 'explain_fan.png', 'roc_fan.png', 'scores_fan.png']
     """
     labelled = scored["label"].notna().to_numpy()
     if not labelled.any():
@@ -420,8 +708,36 @@ def write_run_report(
         year=year,
         max_fpr=max_fpr,
     )
-    clips = rows["path"].to_numpy() if X is None else _safe_indexing(X, np.flatnonzero(labelled))
-    embeddings = {}
+    flagged = (
+        rows["is_anomaly"].to_numpy(dtype=bool)
+        if "is_anomaly" in rows
+        else frame["score"].to_numpy() > 0
+    )
+    rates = decision_rates(
+        y,
+        flagged,
+        section=frame["section"],
+        machine_type=frame["machine_type"],
+        domain=frame["domain"] if has_domain else None,
+    )
+    clips = None
+    if X is not None:
+        clips = _safe_indexing(X, np.flatnonzero(labelled))
+    paths = rows["path"] if "path" in rows else pd.Series(None, index=rows.index)
+    if clips is None and paths.notna().all():
+        clips = paths.to_numpy()
+    elif clips is None and (models or explainers):
+        raise ValueError(
+            "The embedding maps and explanations need the clips: pass X, or a scored "
+            "frame with the 'path' of every clip."
+        )
+    names = np.array(
+        [
+            os.path.basename(path) if isinstance(path, str) else f"row {index}"
+            for index, path in paths.items()
+        ]
+    )
+    embeddings, top, explanations = {}, {}, {}
     for machine_type, positions in frame.groupby("machine_type").indices.items():
         model = (models or {}).get(machine_type)
         if isinstance(model, Pipeline) and len(model.steps) > 1:
@@ -430,6 +746,17 @@ def write_run_report(
             embeddings[machine_type] = np.asarray(
                 model.transform(_safe_indexing(clips, positions))
             )
+        if n_top > 0:
+            order = np.argsort(-frame["score"].to_numpy()[positions], kind="stable")
+            chosen = positions[order[:n_top]]
+            top[machine_type], explanations[machine_type] = _top_clips(
+                frame.iloc[chosen],
+                names[chosen],
+                flagged[chosen],
+                None if explainers is None else explainers.get(machine_type),
+                None if clips is None else _safe_indexing(clips, chosen),
+                with_domain=has_domain,
+            )
     return _write_folder(
         Path(output_dir),
         frame,
@@ -437,6 +764,10 @@ def write_run_report(
         with_domain=has_domain,
         embeddings=embeddings,
         threshold=0.0,
+        rates=rates,
+        top=top,
+        explanations=explanations,
+        run_info=run_info,
         year=year,
         max_fpr=max_fpr,
         embedding_method=embedding_method,

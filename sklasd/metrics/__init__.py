@@ -1,7 +1,9 @@
-"""Metrics for anomalous sound detection: AUC, pAUC, official DCASE scores and scorers."""
+"""Metrics for anomalous sound detection: AUC, pAUC, official DCASE scores, decision rates
+and scorers."""
 
-from sklasd.metrics._official import dcase_report, official_score
+from sklasd.metrics._official import dcase_report, official_score, official_score_derivation
 from sklasd.metrics._ranking import auc, pauc
+from sklasd.metrics._rates import decision_rates
 from sklasd.metrics._scorer import (
     ASDScorer,
     anomaly_score,
@@ -15,9 +17,11 @@ __all__ = [
     "anomaly_score",
     "auc",
     "dcase_report",
+    "decision_rates",
     "get_asd_scorer",
     "get_asd_scorer_names",
     "make_asd_scorer",
     "official_score",
+    "official_score_derivation",
     "pauc",
 ]

@@ -36,7 +36,7 @@ from sklasd.metrics._ranking import (
     pauc,
 )
 
-__all__ = ["dcase_report", "official_score"]
+__all__ = ["dcase_report", "official_score", "official_score_derivation"]
 
 YEARS = (2020, 2021, 2022, 2023, 2024, 2025)
 DOMAINS = ("source", "target")
@@ -312,7 +312,9 @@ def dcase_report(
           anomalies of the section) and ``pAUC`` (all clips of the section).
 
         Only domains present in ``domain`` get columns. The official score
-        (:func:`official_score`) is stored in ``report.attrs["official_score"]``.
+        (:func:`official_score`) is stored in ``report.attrs["official_score"]``, the rules
+        in ``report.attrs["year"]`` and ``report.attrs["max_fpr"]``
+        (:func:`official_score_derivation` puts them in words).
 
         Parameters
         ----------
@@ -331,6 +333,7 @@ def dcase_report(
         See Also
         --------
         official_score : The single number of the challenge.
+        official_score_derivation : How the number comes from the table, in words.
 
         Examples
         --------
@@ -368,8 +371,92 @@ def dcase_report(
     for label, rows in table.groupby(level="machine_type", sort=False):
         parts += [rows, _summary_rows(rows, label)]
     report = pd.concat([*parts, _summary_rows(table, _OVERALL)])
-    report.attrs["official_score"] = _official_from_table(table, year)
+    report.attrs.update(
+        official_score=_official_from_table(table, year), year=year, max_fpr=max_fpr
+    )
     return report
+
+
+def _section_rows(report: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`dcase_report` table that are sections (not summary rows)."""
+    types = report.index.get_level_values("machine_type")
+    sections = report.index.get_level_values("section")
+    return report[(types != _OVERALL) & ~sections.isin(["arithmetic mean", "harmonic mean"])]
+
+
+def official_score_derivation(report: pd.DataFrame) -> str:
+    """How the official score of a :func:`dcase_report` table comes from its values, in words.
+
+    Says which values of the table enter the official score and how they are combined
+    under the table's rules (its ``attrs["year"]``), with the counts of values, sections
+    and machine types, and the score itself.
+
+    Parameters
+    ----------
+    report : pandas.DataFrame
+        A table returned by :func:`dcase_report` (it carries ``official_score``,
+        ``year`` and ``max_fpr`` in ``report.attrs``).
+
+    Returns
+    -------
+    text : str
+        One paragraph of plain text.
+
+    Raises
+    ------
+    ValueError
+        If ``report`` does not come from :func:`dcase_report`.
+
+    See Also
+    --------
+    dcase_report : The table.
+
+    Examples
+    --------
+    >>> from sklasd.metrics import dcase_report, official_score_derivation
+    >>> y = [0, 0, 1, 1, 0, 0, 1, 1]
+    >>> score = [0.1, 0.2, 0.3, 0.9, 0.1, 0.5, 0.4, 0.7]
+    >>> report = dcase_report(y, score, section=[0, 0, 0, 0, 1, 1, 1, 1],
+    ...                       domain=["source", "target"] * 4, year=2023)
+    >>> print(official_score_derivation(report))  # doctest: +NORMALIZE_WHITESPACE
+    Official score (2023 rules) = 0.8155: the harmonic mean of the 6 values in the columns
+    AUC (source), AUC (target), pAUC of the 2 section rows (1 machine type), pooled in one
+    list. AUC (<domain>) of a section uses the normal clips of that domain and all
+    anomalous clips of the section; pAUC (false-positive rate up to 0.1) uses all clips of
+    the section. Values are floored at 2.2e-16 before the harmonic mean.
+    """
+    missing = {"official_score", "year", "max_fpr"} - set(report.attrs)
+    if missing:
+        raise ValueError(
+            f"report.attrs lacks {sorted(missing)}: pass a table returned by dcase_report."
+        )
+    year, score = report.attrs["year"], report.attrs["official_score"]
+    sections = _section_rows(report)
+    n_types = sections.index.get_level_values("machine_type").nunique()
+    types = f"{n_types} machine type{'s' if n_types > 1 else ''}"
+    rows = f"{len(sections)} section row{'s' if len(sections) > 1 else ''}"
+    head = f"Official score ({year} rules) = {score:.4f}: "
+    pauc = f"false-positive rate up to {report.attrs['max_fpr']:g}"
+    if year == 2020:
+        return (
+            head + f"the mean over the {types} of (mean AUC + mean pAUC) / 2 over the "
+            f"sections (machine IDs) of each; AUC and pAUC ({pauc}) use all clips of a "
+            "section. The 2020 challenge ranked systems by their ranks per machine type; "
+            "this single number only summarises."
+        )
+    columns = ", ".join(map(str, report.columns))
+    head += (
+        f"the harmonic mean of the {sections.size} values in the columns {columns} of the "
+        f"{rows} ({types}), pooled in one list. "
+    )
+    if year == 2021:
+        body = f"Each domain's AUC and pAUC ({pauc}) use only that domain's clips of the section. "
+    else:
+        body = (
+            "AUC (<domain>) of a section uses the normal clips of that domain and all "
+            f"anomalous clips of the section; pAUC ({pauc}) uses all clips of the section. "
+        )
+    return head + body + f"Values are floored at {_EPS:.2g} before the harmonic mean."
 
 
 for _function in (official_score, dcase_report):

@@ -6,8 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 
 from sklasd.datasets import load_dcase
+from sklasd.features import LogMel, StackFeatures
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dcase2020_mini"
 BASE_COLUMNS = ["path", "machine_type", "section", "domain", "split", "label", "attributes"]
@@ -451,10 +453,82 @@ def test_non_wav_files_ignored_and_upper_case_extension(tmp_path):
         "fan/train/notes.txt",
         "fan/train/normal_id_00_00000001.flac",
         "fan/readme.wav",  # not in a split folder
-        "fan/supplemental/section_00_noise_0000.wav",
     )
     frame = load_dcase(tmp_path)
     assert [Path(p).name for p in frame["path"]] == ["normal_id_00_00000000.WAV"]
+
+
+def test_dcase2025_supplemental_clips_are_a_split_of_their_own(tmp_path):
+    touch(
+        tmp_path,
+        "ToyCar/train/section_00_source_train_normal_0000_car_A1_spd_28V.wav",
+        "ToyCar/test/section_00_target_test_anomaly_0000_car_B2_spd_31V.wav",
+        "ToyCar/supplemental/section_00_source_supplemental_noise_0000.wav",
+        "ToyCar/supplemental/section_00_source_supplemental_clean_0001_car_A1_spd_28V.wav",
+        "ToyCar/supplemental/section_00_supplemental_0002.wav",
+    )
+    frame = load_dcase(tmp_path)
+    assert list(frame.columns)[:8] == [*BASE_COLUMNS, "content"]
+    supplemental = frame[frame["split"] == "supplemental"]
+    assert len(supplemental) == 3 and supplemental["label"].isna().all()
+    noise = row_of(frame, "section_00_source_supplemental_noise_0000.wav")
+    assert (noise["content"], noise["domain"], noise["section"]) == ("noise", "source", 0)
+    clean = row_of(frame, "section_00_source_supplemental_clean_0001_car_A1_spd_28V.wav")
+    assert clean["content"] == "machine" and clean["attributes"] == "car_A1_spd_28V"
+    assert (clean["attr_car"], clean["attr_spd"]) == ("A1", "28V")
+    unknown = row_of(frame, "section_00_supplemental_0002.wav")
+    assert unknown["content"] is None and unknown["domain"] is None
+    assert frame.loc[frame["split"] != "supplemental", "content"].isna().all()
+    # never mixed into the training clips
+    assert load_dcase(tmp_path, splits="train")["path"].map(lambda p: Path(p).name).tolist() == [
+        "section_00_source_train_normal_0000_car_A1_spd_28V.wav"
+    ]
+    assert "content" not in load_dcase(tmp_path, splits="train").columns
+    assert len(load_dcase(tmp_path, splits="supplemental")) == 3
+    assert len(load_dcase(tmp_path, layout="dcase2021+")) == 5
+
+
+def test_supplemental_clip_without_section_is_named(tmp_path):
+    touch(
+        tmp_path,
+        "fan/train/section_00_source_train_normal_0000.wav",
+        "fan/supplemental/noise_0000.wav",
+    )
+    with pytest.raises(ValueError, match=r"supplemental clip .*noise_0000\.wav"):
+        load_dcase(tmp_path)
+
+
+def test_dcase2026_two_channel_clips_choose_a_microphone_or_stack_both(tmp_path):
+    sr = 16000
+    t = np.arange(sr // 2) / sr
+    rng = np.random.default_rng(0)
+    clips = {}
+    for split, name in [
+        ("train", "section_00_source_train_normal_0000_noAttribute.wav"),
+        ("test", "section_00_source_test_anomaly_0000_noAttribute.wav"),
+    ]:
+        near = 0.5 * np.sin(2 * np.pi * 1000 * t)  # the machine, loud near it
+        far = 0.05 * near + 0.2 * rng.standard_normal(t.size)  # mostly room noise
+        path = tmp_path / "ToyDrone" / split / name
+        path.parent.mkdir(parents=True)
+        sf.write(path, np.stack([near, far], axis=1), sr, subtype="FLOAT")
+        clips[name] = (near, far)
+    frame = load_dcase(tmp_path)
+    assert frame["split"].tolist() == ["test", "train"]
+    paths = frame["path"].tolist()
+    waves = [clips[Path(p).name] for p in paths]
+    for channel in (0, 1):
+        from_files = LogMel(n_mels=32, channel=channel).fit_transform(paths)
+        mono = np.stack([w[channel] for w in waves]).astype(np.float32)
+        np.testing.assert_allclose(from_files, LogMel(n_mels=32).fit_transform(mono), atol=1e-3)
+    both = StackFeatures(
+        transformer_list=[
+            ("near", LogMel(n_mels=32, channel=0)),
+            ("far", LogMel(n_mels=32, channel=1)),
+        ]
+    ).fit_transform(paths)
+    assert both.shape[:3] == (2, 2, 32)
+    assert not np.allclose(both[:, 0], both[:, 1])
 
 
 def test_no_clips(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 from scipy.stats import hmean
 from sklearn.metrics import roc_auc_score
 
-from sklasd.metrics import dcase_report, official_score
+from sklasd.metrics import dcase_report, official_score, official_score_derivation
 
 
 @pytest.fixture(scope="module")
@@ -240,3 +240,21 @@ def test_input_errors():
         dcase_report(y, s, section=[0] * 4, max_fpr=0)
     with pytest.raises(ValueError, match="missing labels"):
         official_score(pd.array([0, 1, None, 1], dtype="Int64"), s, section=[0] * 4)
+
+
+@pytest.mark.parametrize("year", [2020, 2021, 2023])
+def test_official_score_derivation_names_the_values_and_the_score(clips, year):
+    report = dcase_report(clips["label"], clips["score"], **_kwargs(clips, year=year))
+    text = official_score_derivation(report)
+    assert f"({year} rules) = {report.attrs['official_score']:.4f}" in text
+    assert "2 machine types" in text
+    if year == 2020:
+        assert "(mean AUC + mean pAUC) / 2" in text
+    else:
+        n_values = 4 * len(report.columns)  # 2 machine types x 2 sections
+        assert f"harmonic mean of the {n_values} values" in text
+        assert ", ".join(report.columns) in text
+    stripped = report.copy()
+    stripped.attrs = {}
+    with pytest.raises(ValueError, match="dcase_report"):
+        official_score_derivation(stripped)
