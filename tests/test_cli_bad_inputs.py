@@ -171,7 +171,7 @@ def test_a_full_disk_exits_1_with_one_line_and_marks_the_folder(
     def no_space(*args, **kwargs):
         raise OSError(28, "No space left on device", "anomaly_score_fan_section_00_test.csv")
 
-    monkeypatch.setattr(cli, "write_challenge_csvs", no_space)
+    monkeypatch.setattr("sklasd.datasets.write_challenge_csvs", no_space)
     output = tmp_path / "out"
     assert cli.main(args(dataset, output)) == 1
     assert "No space left on device" in error_line(capsys)
@@ -189,7 +189,7 @@ def test_ctrl_c_during_the_report_puts_the_previous_run_back(
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "write_run_report", interrupted)
+    monkeypatch.setattr("sklasd.inspection.write_run_report", interrupted)
     assert (
         cli.main([str(dataset), "--output", str(output), "--scorer", "knn", "--overwrite"]) == 130
     )
@@ -313,3 +313,9 @@ def test_a_second_run_into_a_folder_being_written_fails_at_once(dataset, tmp_pat
     manifest = check_run_folder(output)
     assert "--machine-types" not in manifest["command"]
     assert json.loads((output / "sklasd_run.json").read_text()) == manifest
+
+
+def test_the_command_line_knows_the_years_of_the_metrics():
+    from sklasd.metrics._official import YEARS
+
+    assert cli.YEARS == YEARS

@@ -16,7 +16,7 @@ FLOORS = [
     {"base"},
     {"training"},
     {"scoring", "features"},
-    {"detectors"},
+    {"detectors", "pipelines"},
     {"ensemble"},
     {"inspection"},
     {"cli", "__main__"},

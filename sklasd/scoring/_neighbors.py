@@ -99,7 +99,7 @@ class _NeighborsScorer(_SectionwiseScorer):
         if self.domain_banks:
             points = {key: np.concatenate([originals[key], synthetic[key]]) for key in originals}
         else:  # the training clips first, in the order _training_scores expects
-            points = {None: np.concatenate([*originals.values(), *synthetic.values()])}
+            points = {"all": np.concatenate([*originals.values(), *synthetic.values()])}
         banks = {}
         for key, bank in points.items():
             if bank.shape[0] <= self._k:
@@ -160,7 +160,7 @@ class _NeighborsScorer(_SectionwiseScorer):
             }
         else:
             rows = np.concatenate(groups)
-            exclude = {None: (rows, np.arange(rows.size))}
+            exclude = {"all": (rows, np.arange(rows.size))}
         return -self._bank_distances(index, Z, exclude)
 
 
@@ -263,7 +263,7 @@ class KNNScorer(_NeighborsScorer):
         aligned with ``sections_``.
     banks_ : list of dict
         The memory banks of each section, aligned with ``sections_``: a dict
-        mapping each domain (None for a single bank) to ``(points, radii)``, the
+        mapping each domain ("all" for a single bank) to ``(points, radii)``, the
         standardised training embeddings of shape (n_points, n_features), SMOTE
         points last, and their local-density radii of shape (n_points,) (None
         without ``density_rescaling``).
@@ -392,7 +392,7 @@ class CosineScorer(_NeighborsScorer):
     scalers_ : list of None
         No standardisation (the cosine is scale-free); aligned with ``sections_``.
     banks_ : list of dict
-        The memory bank of each section, aligned with ``sections_``: ``{None:
+        The memory bank of each section, aligned with ``sections_``: ``{"all":
         (points, None)}`` with the training embeddings of shape (n_points,
         n_features), SMOTE points last.
     n_features_in_ : int

@@ -48,7 +48,7 @@ def test_each_machine_type_gets_the_member_that_sees_its_anomalies():
     # every clip is scored by its type's selected member, refitted on the normal clips
     fan = machine_type == "fan"
     best = selector.best_estimators_["fan"]
-    assert best[-1].banks_[0][None][0].shape[0] == 14  # the normal clips of fan, section 0
+    assert best[-1].banks_[0]["all"][0].shape[0] == 14  # the normal clips of fan, section 0
     with sklearn.config_context(enable_metadata_routing=True):
         member_scores = best.decision_function(X[fan], section=section[fan])
     np.testing.assert_allclose(

@@ -41,7 +41,7 @@ def test_domain_banks_score_the_nearer_domain(two_domains):
     np.testing.assert_allclose(scorer.score_samples(query), [-min(d_source, d_target)])
     # one bank: the 3 nearest mix both domains
     pooled = KNNScorer(n_neighbors=3).fit(X, domain=domain)
-    assert list(pooled.banks_[0]) == [None]
+    assert list(pooled.banks_[0]) == ["all"]
 
 
 def test_oversampling_fills_the_smaller_domain_with_points_between_its_clips(two_domains):
@@ -60,7 +60,7 @@ def test_oversampling_fills_the_smaller_domain_with_points_between_its_clips(two
 def test_density_rescaling_divides_by_the_neighbours_own_radius():
     X = np.array([[0.0], [1.0], [10.0], [14.0]])
     scorer = KNNScorer(density_rescaling=True, contamination=0.25).fit(X)
-    _, radii = scorer.banks_[0][None]
+    _, radii = scorer.banks_[0]["all"]
     np.testing.assert_allclose(radii, [1.0, 1.0, 4.0, 4.0])
     # 12 is 2 from its nearest clip in a sparse region (radius 4): rescaled 0.5
     np.testing.assert_allclose(scorer.score_samples([[12.0], [2.0]]), [-0.5, -1.0])

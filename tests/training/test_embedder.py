@@ -419,7 +419,8 @@ def test_recomputed_bn_statistics_rescue_a_short_fit(make_features):
     stale_spread, stale_proba = fit(False)
     spread, proba = fit(True)
     assert stale_spread < 1e-3 and stale_proba.max() < 1e-3  # every clip alike
-    assert spread > 0.1 and proba.max() > 0.01  # clips differ, and so do their classes
+    # clips differ, and so do their classes (by far more than with the stale statistics)
+    assert spread > 0.1 and proba.max() > max(2e-3, 5 * stale_proba.max())
 
 
 class InputBatchNorm(torch.nn.Module):
