@@ -41,6 +41,7 @@ Usage::
     python benchmarks/accuracy.py --quick        # shorter clips, 2 seeds, a few minutes
     python benchmarks/accuracy.py --systems "baseline 1-NN" "main job default"
     python benchmarks/accuracy.py --regimes noisy_few --seeds 0 1 2 3 4
+    python benchmarks/accuracy.py --tables-from a.csv b.csv  # tables of saved runs, merged
 """
 
 from __future__ import annotations
@@ -280,7 +281,15 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", default=None)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--csv", type=Path, default=None, help="also write every run here")
+    parser.add_argument(
+        "--tables-from", type=Path, nargs="+", default=None,
+        help="print the tables of runs saved with --csv (several files are merged) and exit",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.tables_from:
+        _print_tables(pd.concat([pd.read_csv(path) for path in args.tables_from]).fillna(
+            {"failed": ""}))  # fmt: skip
+        return
     torch.set_num_threads(args.threads)
     sklearn.set_config(enable_metadata_routing=True)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -320,6 +329,7 @@ def main() -> None:
 
 
 def _print_tables(table: pd.DataFrame) -> None:
+    figures = []
     for regime, part in table.groupby("regime", sort=False):
         main_metric = (
             "official" if "official" in part and part["official"].notna().any() else "AUC"
@@ -351,7 +361,10 @@ def _print_tables(table: pd.DataFrame) -> None:
             failed = "; ".join(sorted(set(part.loc[part["system"] == system, "failed"]) - {""}))
             print(f"| {system} | " + " | ".join(cells) + f" | {delta:+.3f} | {failed} |")
             if not np.isnan(values[(main_metric, "mean")]):
-                emit("accuracy", f"{regime}: {system}", values[(main_metric, "mean")], main_metric)
+                figures.append((f"{regime}: {system}", values[(main_metric, "mean")], main_metric))
+    print()
+    for measurement, value, unit in figures:  # for run_all.py, after the tables
+        emit("accuracy", measurement, value, unit)
 
 
 if __name__ == "__main__":

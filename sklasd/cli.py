@@ -44,6 +44,15 @@ SCORERS = {
 def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) -> Pipeline:
     """The default detector of the main job: LogMel, per-band pooling, a scorer step.
 
+    Each clip becomes the mean and standard deviation over time of each of its 128
+    log-mel bands, scored by ``scorer``. With the default Mahalanobis scorer step (one
+    covariance per section, the nearer of the source and target means), this was the
+    strongest system of ``benchmarks/accuracy.py`` across its regimes (few noisy
+    recordings, many sections, domain shift): it beat the standardised 1-nearest-neighbour
+    baseline on the same features by 0.07 to 0.11 in AUC or official score, and adding the
+    per-band maximum to the statistics lost 0.05 AUC with few noisy recordings and 0.08 with
+    many sections.
+
     Parameters
     ----------
     scorer : {"knn", "cosine", "mahalanobis", "ocsvm"}, default="mahalanobis"
@@ -54,7 +63,7 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     Returns
     -------
     pipeline : Pipeline
-        An unfitted ``LogMel -> TimePooling -> scorer`` pipeline.
+        An unfitted ``LogMel -> TimePooling(stats=("mean", "std")) -> scorer`` pipeline.
     """
     from sklearn.pipeline import make_pipeline
 
@@ -63,7 +72,11 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
 
     if scorer not in SCORERS:
         raise ValueError(f"unknown scorer {scorer!r}; choose one of {sorted(SCORERS)}")
-    return make_pipeline(LogMel(n_jobs=n_jobs), TimePooling(), getattr(scoring, SCORERS[scorer])())
+    return make_pipeline(
+        LogMel(n_jobs=n_jobs),
+        TimePooling(stats=("mean", "std")),
+        getattr(scoring, SCORERS[scorer])(),
+    )
 
 
 def _check_machine_types(frame: pd.DataFrame) -> None:

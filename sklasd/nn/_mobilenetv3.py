@@ -105,21 +105,21 @@ class MobileNetV3IDNet(_GDConvEmbeddingNet):
     default to :data:`MOBILENETV3_ID_BLOCKS`, the fifteen rows of Table 1
     (all 3x3 depthwise kernels):
 
-    ====  ===  ====  ===  ===  ======
-    row   exp  out   SE   NL   stride
-    ====  ===  ====  ===  ===  ======
-    1     64   32    no   RE   1
-    2     64   32    no   RE   2
-    3     64   32    no   RE   1
-    4     64   32    yes  RE   2
-    5     64   32    yes  RE   1
-    6     128  64    yes  RE   1
-    7     128  64    no   HS   2
-    8-10  128  64    no   HS   1
-    11-13 256  128   yes  HS   1
-    14    256  128   yes  HS   2
-    15    256  128   yes  HS   1
-    ====  ===  ====  ===  ===  ======
+    =====  ===  ====  ===  ===  ======
+    row    exp  out   SE   NL   stride
+    =====  ===  ====  ===  ===  ======
+    1      64   32    no   RE   1
+    2      64   32    no   RE   2
+    3      64   32    no   RE   1
+    4      64   32    yes  RE   2
+    5      64   32    yes  RE   1
+    6      128  64    yes  RE   1
+    7      128  64    no   HS   2
+    8-10   128  64    no   HS   1
+    11-13  256  128   yes  HS   1
+    14     256  128   yes  HS   2
+    15     256  128   yes  HS   1
+    =====  ===  ====  ===  ===  ======
 
     The total stride is 32 (stem and rows 2, 4, 7 and 14). Table 1 writes the
     GDConv as "GDConv32 x 1", the map its input leaves (e.g. about 1,000
