@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklasd.base import VersionStampMixin
 from sklasd.features._logmel import LogMel
 from sklasd.features._tgram import Tgram
+from sklasd.features._waveform import ArrayOutputMixin
 from sklasd.utils import check_clips
 
 __all__ = ["StackFeatures"]
@@ -33,7 +34,7 @@ def _is_drop(transformer: Any) -> bool:
     return isinstance(transformer, str) and transformer == "drop"
 
 
-class StackFeatures(VersionStampMixin, TransformerMixin, _BaseComposition):
+class StackFeatures(ArrayOutputMixin, VersionStampMixin, TransformerMixin, _BaseComposition):
     """Stack time-aligned features of several transformers as channels: [F_L, F_T, F_P].
 
     The feature fusion of Wang, Du and Wang (APSIPA ASC 2022), whose

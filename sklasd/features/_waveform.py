@@ -55,7 +55,39 @@ def waveform_frames(waves: np.ndarray, hop_length: int) -> np.ndarray:
     return np.ascontiguousarray(blocks.transpose(0, 2, 1))[:, None]
 
 
-class _ClipsTransformer(VersionStampMixin, TransformerMixin, BaseEstimator):
+class ArrayOutputMixin:
+    """``set_output`` of transformers whose output is 4-D: it stays a numpy array.
+
+    A DataFrame is a table: features of shape (n_clips, n_channels, n_bands, n_frames)
+    have no DataFrame form. ``Pipeline.set_output(transform="pandas")`` configures every
+    step, so these transformers accept the setting without changing their output, and
+    the 2-D steps after them (``TimePooling``, the scorer steps) return DataFrames.
+    """
+
+    def set_output(self, *, transform: str | None = None):
+        """Accept a Pipeline's output container; the 4-D output stays an ndarray.
+
+        Parameters
+        ----------
+        transform : {"default", "pandas", "polars"} or None, default=None
+            The container the Pipeline asks for. A DataFrame cannot hold the 4-D
+            features of shape (n_clips, n_channels, n_bands, n_frames), so the output
+            of this transformer stays a numpy array whatever is asked; set the
+            container on the Pipeline, whose 2-D steps honour it.
+
+        Returns
+        -------
+        self : object
+            The transformer, unchanged.
+        """
+        if transform not in (None, "default", "pandas", "polars"):
+            raise ValueError(
+                f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
+            )
+        return self
+
+
+class _ClipsTransformer(ArrayOutputMixin, VersionStampMixin, TransformerMixin, BaseEstimator):
     """Base of transformers of clips (paths or waveforms) read ``batch_size`` at a time.
 
     Subclasses have the parameters ``sr``, ``channel``, ``duration``,
