@@ -287,8 +287,9 @@ def main() -> None:
     )  # fmt: skip
     args = parser.parse_args()
     if args.tables_from:
-        _print_tables(pd.concat([pd.read_csv(path) for path in args.tables_from]).fillna(
-            {"failed": ""}))  # fmt: skip
+        saved = pd.concat([pd.read_csv(path) for path in args.tables_from])
+        saved["failed"] = saved["failed"].fillna("").astype(str)
+        _print_tables(saved)
         return
     torch.set_num_threads(args.threads)
     sklearn.set_config(enable_metadata_routing=True)
