@@ -587,6 +587,88 @@ def score(
     return frame[list(SCORE_COLUMNS)]
 
 
+def watch(
+    folder: str | Path,
+    model: str | Path,
+    results: str | Path,
+    *,
+    machine_type: str | None = None,
+    section: int | None = None,
+    interval: float = 5.0,
+    settle: float = 2.0,
+    once: bool = False,
+) -> int:
+    """Score the .wav files that arrive in ``folder``, appending them to ``results``.
+
+    Every ``interval`` seconds, the .wav files under ``folder`` that ``results`` does not
+    list yet, and that were last modified at least ``settle`` seconds ago (so that a file
+    still being copied waits), are scored with :func:`score` and added to ``results`` (a
+    CSV with the columns :data:`SCORE_COLUMNS`, rewritten atomically). Runs until
+    interrupted, or one pass with ``once``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder to watch (searched recursively).
+    model : str or Path
+        A model file of :func:`fit`.
+    results : str or Path
+        The results CSV (created when missing).
+    machine_type : str, default=None
+        The machine type of every clip (see :func:`score`).
+    section : int, default=None
+        The section of every clip (see :func:`score`).
+    interval : float, default=5.0
+        Seconds between passes.
+    settle : float, default=2.0
+        Seconds a file must stay unmodified before it is scored.
+    once : bool, default=False
+        Make one pass and return.
+
+    Returns
+    -------
+    n_scored : int
+        Clips scored by the pass (with ``once``), else 0 once interrupted (Ctrl-C).
+    """
+    import time
+
+    import pandas as pd
+
+    from sklasd.utils import atomic_write
+
+    folder, results = Path(folder), Path(results)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"Folder to watch {str(folder)!r} is not a folder.")
+    _load_fitted(model)  # a bad model file fails at once, not at the first clip
+    try:
+        while True:
+            done = set(pd.read_csv(results)["path"]) if results.exists() else set()
+            now = time.time()
+            new = [
+                path
+                for path in folder.rglob("*")
+                if path.suffix.lower() == ".wav"
+                and not path.name.startswith("._")
+                and str(path) not in done
+                and now - path.stat().st_mtime >= settle
+            ]
+            if new:
+                scores = score(model, sorted(new), machine_type=machine_type, section=section)
+                for row in scores.itertuples():
+                    flag = "ANOMALY" if row.is_anomaly else "normal"
+                    print(f"{row.path}: {row.anomaly_score:.4f} {flag}", flush=True)
+                if done:
+                    scores = pd.concat([pd.read_csv(results), scores], ignore_index=True)
+                with atomic_write(results, encoding="utf-8", newline="") as handle:
+                    scores.to_csv(handle, index=False)
+            if once:
+                return len(new)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        print(f"stopped watching {folder}; results in {results}")
+        return 0
+
+
 def _one_line(error: BaseException) -> str:
     """The message of ``error`` on one line."""
     return " ".join(str(error).split()) or type(error).__name__
@@ -599,7 +681,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 #: The subcommands; a command line that starts with none of them (nor with ``-h``,
 #: ``--help`` or ``--version``) is a ``run``, as before subcommands existed.
-COMMANDS = ("run", "fit", "score")
+COMMANDS = ("run", "fit", "score", "watch")
 
 
 def _add_run(commands) -> None:
@@ -704,8 +786,32 @@ def _add_score(commands) -> None:
     )
 
 
+def _add_watch(commands) -> None:
+    watch_parser = commands.add_parser(
+        "watch",
+        help="score recordings as they arrive in a folder",
+        description="Score the .wav files that arrive in FOLDER with a model file of "
+        "`sklasd fit` and append them to a results CSV; runs until interrupted (Ctrl-C).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    watch_parser.add_argument("folder", help="folder to watch (searched recursively)")
+    watch_parser.add_argument("--model", required=True, help="model file of `sklasd fit`")
+    watch_parser.add_argument(
+        "--results", default="sklasd_scores.csv", help="results CSV, appended to"
+    )
+    watch_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
+    watch_parser.add_argument(
+        "--section", type=int, default=None, help="section (machine ID) of every clip"
+    )
+    watch_parser.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
+    watch_parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds a file must stay unmodified"
+    )
+    watch_parser.add_argument("--once", action="store_true", help="scan once and exit")
+
+
 def _parser() -> argparse.ArgumentParser:
-    """The command line: ``run`` (the default), ``fit`` and ``score``."""
+    """The command line: ``run`` (the default), ``fit``, ``score`` and ``watch``."""
     from sklasd._version import __version__
 
     parser = argparse.ArgumentParser(
@@ -718,6 +824,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_fit(commands)
     _add_score(commands)
+    _add_watch(commands)
     return parser
 
 
@@ -749,6 +856,18 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
                 f"{args.output}"
             )
         return EXIT_ANOMALY if args.fail_on_anomaly and scores["is_anomaly"].any() else 0
+    if args.command == "watch":
+        watch(
+            args.folder,
+            args.model,
+            args.results,
+            machine_type=args.machine_type,
+            section=args.section,
+            interval=args.interval,
+            settle=args.settle,
+            once=args.once,
+        )
+        return 0
     run(
         args.root,
         args.output,
@@ -768,7 +887,8 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
 
-    ``sklasd run`` (also without a command), ``sklasd fit``, ``sklasd score``; see
+    ``sklasd run`` (also without a command), ``sklasd fit``, ``sklasd score``,
+    ``sklasd watch``; see
     ``sklasd --help``. Errors are printed as one line, ``sklasd: error: <message>``, with
     exit status 2 for bad options and data, 1 for other failures of the system (a full
     disk...) and 130 when interrupted; warnings as ``sklasd: warning: <message>``.

@@ -9,7 +9,7 @@ import pytest
 import sklearn
 
 import sklasd
-from sklasd.cli import SCORE_COLUMNS, main
+from sklasd.cli import SCORE_COLUMNS, main, score
 from sklasd.datasets import make_machine_sounds, write_dcase_folder
 from sklasd.utils import check_run_folder
 
@@ -129,3 +129,25 @@ def test_score_bad_model_file(tmp_path, capsys):
     joblib.dump([1, 2], path)
     assert main(["score", str(path), str(tmp_path)]) == 2
     assert "sklasd fit" in error_line(capsys)
+
+
+def test_watch_scores_new_clips_once(model, data, tmp_path, capsys):
+    watched, results = tmp_path / "incoming" / "valve", tmp_path / "results.csv"
+    watched.mkdir(parents=True)
+    clips = sorted((data / "valve" / "test").glob("*.wav"))
+    for clip in clips[:2]:
+        shutil.copy(clip, watched)
+    argv = ["watch", str(watched.parent), "--model", str(model), "--results", str(results)]
+    assert main([*argv, "--once", "--settle", "3600"]) == 0
+    assert not results.exists()  # files modified within the last hour wait
+    assert main([*argv, "--once", "--settle", "0"]) == 0
+    first = pd.read_csv(results)
+    assert len(first) == 2
+    shutil.copy(clips[2], watched)
+    assert main([*argv, "--once", "--settle", "0"]) == 0
+    both = pd.read_csv(results)
+    pd.testing.assert_frame_equal(both.iloc[:2], first)
+    assert both["path"].iloc[2] == str(watched / clips[2].name)
+    again = score(model, both["path"].tolist())
+    np.testing.assert_allclose(both["anomaly_score"], again["anomaly_score"], rtol=1e-6)
+    assert f"{watched / clips[2].name}: " in capsys.readouterr().out
