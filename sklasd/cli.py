@@ -669,6 +669,128 @@ def watch(
         return 0
 
 
+def _read_table(path: str | Path, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """A CSV file with a header holding ``columns``, or an error naming the file."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DatasetError(f"Cannot read the {what} {str(path)!r}: {error}") from error
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise DatasetError(
+            f"The {what} {str(path)!r} lacks the column(s) {missing}; its header must name "
+            f"{list(columns)}."
+        )
+    return table
+
+
+def evaluate(
+    scores: str | Path,
+    ground_truth: str | Path,
+    *,
+    year: int | None = None,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The official DCASE report of a scores CSV of :func:`score` against known labels.
+
+    Parameters
+    ----------
+    scores : str or Path
+        A CSV with the columns ``path``, ``machine_type``, ``section`` and
+        ``anomaly_score`` (as :func:`score` writes).
+    ground_truth : str or Path
+        A CSV with the columns ``path`` and ``label`` (0 normal, 1 anomalous), and
+        optionally ``domain`` (``source`` or ``target``; else read from DCASE names, else
+        ``source``), and ``machine_type``. Rows are matched to the scores by machine type
+        and file name where the ground truth has ``machine_type``, else by file name where
+        its paths are bare file names, else by path.
+    year : int, default=None
+        DCASE rules (2020-2025); None: 2020 for ``id_XX`` names, else 2022.
+    output : str or Path, default=None
+        Also write ``dcase_report.csv`` and ``dcase_report.md`` into this run folder
+        (:class:`~sklasd.utils.RunFolder`).
+    overwrite : bool, default=False
+        Replace a previous run's files in ``output``.
+    command : sequence of str, default=None
+        The command recorded in the manifest; None records :data:`sys.argv`.
+
+    Returns
+    -------
+    report : DataFrame
+        The :func:`~sklasd.metrics.dcase_report` table.
+
+    Raises
+    ------
+    DatasetError
+        If a file lacks a column, or a scored clip has no label.
+    """
+    from sklasd.datasets._dcase import _parse_name
+    from sklasd.inspection import write_dcase_tables
+    from sklasd.metrics import dcase_report, official_score
+    from sklasd.utils import RunFolder
+
+    if year is not None and year not in YEARS:
+        raise ValueError(f"year must be one of {YEARS}; got {year!r}.")
+    scored = _read_table(scores, ("path", "machine_type", "section", "anomaly_score"), "scores")
+    truth = _read_table(ground_truth, ("path", "label"), "ground truth")
+    scored["name"] = scored["path"].map(lambda path: Path(path).name)
+    truth["name"] = truth["path"].map(lambda path: Path(path).name)
+    if "machine_type" in truth.columns:
+        keys = ["machine_type", "name"]
+    elif (truth["name"] == truth["path"]).all():
+        keys = ["name"]
+    else:  # paths with folders: the same clip, wherever the commands ran
+        keys = ["key"]
+        scored["key"] = scored["path"].map(lambda path: str(Path(path).resolve()))
+        truth["key"] = truth["path"].map(lambda path: str(Path(path).resolve()))
+    doubled = truth.duplicated(keys)
+    if doubled.any():
+        raise DatasetError(
+            f"The ground truth {str(ground_truth)!r} lists {truth.loc[doubled.idxmax(), 'path']!r}"
+            f" twice (matched by {' and '.join(keys)})."
+        )
+    truth = truth[[*keys, *(column for column in ("label", "domain") if column in truth)]]
+    labelled = scored.merge(truth, on=keys, how="left")
+    unknown = labelled["label"].isna() | ~labelled["label"].isin([0, 1])
+    if unknown.any():
+        raise DatasetError(
+            f"{unknown.sum()} scored clip(s) have no label 0 or 1 in {str(ground_truth)!r}, "
+            f"e.g. {labelled.loc[unknown.idxmax(), 'name']!r}."
+        )
+    if "domain" not in labelled.columns:
+        parsed = labelled["name"].map(lambda name: _parse_name(Path(name).stem, "auto"))
+        labelled["domain"] = parsed.map(lambda fields: (fields or {}).get("name_domain"))
+    labelled["domain"] = labelled["domain"].fillna("source")
+    if year is None:
+        year = 2022 if labelled["name"].str.startswith("section_").any() else 2020
+    y = labelled["label"].to_numpy(dtype=int)
+    metadata = {
+        "machine_type": labelled["machine_type"].to_numpy(),
+        "section": labelled["section"].to_numpy(),
+        "domain": labelled["domain"].to_numpy(),
+    }
+    values = labelled["anomaly_score"].to_numpy(dtype=float)
+    table = dcase_report(y, values, year=year, **metadata)
+    if output is not None:
+        options = {
+            "scores": str(Path(scores).resolve()),
+            "ground_truth": str(Path(ground_truth).resolve()),
+            "year": year,
+            "output": str(Path(output).resolve()),
+            "overwrite": overwrite,
+        }
+        run_info = {"scores": str(scores), "ground truth": str(ground_truth), "rules": year}
+        with RunFolder(output, overwrite=overwrite, command=command, options=options):
+            write_dcase_tables(output, table, run_info=run_info)
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"official score ({year} rules): {official_score(y, values, year=year, **metadata):.4f}")
+    return table
+
+
 def _one_line(error: BaseException) -> str:
     """The message of ``error`` on one line."""
     return " ".join(str(error).split()) or type(error).__name__
@@ -681,7 +803,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 #: The subcommands; a command line that starts with none of them (nor with ``-h``,
 #: ``--help`` or ``--version``) is a ``run``, as before subcommands existed.
-COMMANDS = ("run", "fit", "score", "watch")
+COMMANDS = ("run", "fit", "score", "evaluate", "watch")
 
 
 def _add_run(commands) -> None:
@@ -786,6 +908,32 @@ def _add_score(commands) -> None:
     )
 
 
+def _add_evaluate(commands) -> None:
+    evaluate_parser = commands.add_parser(
+        "evaluate",
+        help="the official DCASE report of a scores CSV against the ground truth",
+        description="Compare a scores CSV of `sklasd score` with a ground-truth CSV (columns "
+        "path, label[, domain]; matched by file name) and print the DCASE report and the "
+        "official score.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate_parser.add_argument("scores", help="scores CSV of `sklasd score`")
+    evaluate_parser.add_argument("ground_truth", help="CSV with path, label[, domain]")
+    evaluate_parser.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        choices=YEARS,
+        help="DCASE rules (None: 2020 for id_XX names, else 2022)",
+    )
+    evaluate_parser.add_argument(
+        "--output", default=None, help="also write dcase_report.csv/.md into this folder"
+    )
+    evaluate_parser.add_argument(
+        "--overwrite", action="store_true", help="replace a previous run in OUTPUT"
+    )
+
+
 def _add_watch(commands) -> None:
     watch_parser = commands.add_parser(
         "watch",
@@ -811,7 +959,7 @@ def _add_watch(commands) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The command line: ``run`` (the default), ``fit``, ``score`` and ``watch``."""
+    """The command line: ``run`` (the default), ``fit``, ``score``, ``evaluate``, ``watch``."""
     from sklasd._version import __version__
 
     parser = argparse.ArgumentParser(
@@ -824,6 +972,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_fit(commands)
     _add_score(commands)
+    _add_evaluate(commands)
     _add_watch(commands)
     return parser
 
@@ -856,6 +1005,16 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
                 f"{args.output}"
             )
         return EXIT_ANOMALY if args.fail_on_anomaly and scores["is_anomaly"].any() else 0
+    if args.command == "evaluate":
+        evaluate(
+            args.scores,
+            args.ground_truth,
+            year=args.year,
+            output=args.output,
+            overwrite=args.overwrite,
+            command=command,
+        )
+        return 0
     if args.command == "watch":
         watch(
             args.folder,
@@ -888,7 +1047,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
 
     ``sklasd run`` (also without a command), ``sklasd fit``, ``sklasd score``,
-    ``sklasd watch``; see
+    ``sklasd evaluate``, ``sklasd watch``; see
     ``sklasd --help``. Errors are printed as one line, ``sklasd: error: <message>``, with
     exit status 2 for bad options and data, 1 for other failures of the system (a full
     disk...) and 130 when interrupted; warnings as ``sklasd: warning: <message>``.

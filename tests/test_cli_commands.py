@@ -1,6 +1,7 @@
 """The subcommands: ``run`` (also without a command), ``--version``, ``fit`` and ``score``."""
 
 import shutil
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -10,7 +11,8 @@ import sklearn
 
 import sklasd
 from sklasd.cli import SCORE_COLUMNS, main, score
-from sklasd.datasets import make_machine_sounds, write_dcase_folder
+from sklasd.datasets import load_dcase, make_machine_sounds, write_dcase_folder
+from sklasd.metrics import dcase_report
 from sklasd.utils import check_run_folder
 
 
@@ -151,3 +153,33 @@ def test_watch_scores_new_clips_once(model, data, tmp_path, capsys):
     again = score(model, both["path"].tolist())
     np.testing.assert_allclose(both["anomaly_score"], again["anomaly_score"], rtol=1e-6)
     assert f"{watched / clips[2].name}: " in capsys.readouterr().out
+
+
+def test_evaluate_gives_the_official_report(model, data, tmp_path, capsys):
+    scores_csv, truth_csv, out = tmp_path / "scores.csv", tmp_path / "truth.csv", tmp_path / "out"
+    test = load_dcase(data, splits="test")
+    argv = ["score", str(model), *sorted({str(Path(p).parent) for p in test["path"]})]
+    assert main([*argv, "--output", str(scores_csv)]) in (0, 3)
+    test[["path", "label"]].to_csv(truth_csv, index=False)  # domains from the names
+    capsys.readouterr()
+    assert main(["evaluate", str(scores_csv), str(truth_csv), "--output", str(out)]) == 0
+    assert "official score (2022 rules)" in capsys.readouterr().out
+    scores = pd.read_csv(scores_csv).merge(test[["path", "label", "domain"]], on="path")
+    assert len(scores) == len(test)
+    expected = dcase_report(
+        scores["label"].astype(int), scores["anomaly_score"], year=2022,
+        machine_type=scores["machine_type"], section=scores["section"], domain=scores["domain"],
+    )  # fmt: skip
+    written = pd.read_csv(out / "dcase_report.csv", index_col=[0, 1])
+    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy())
+    assert check_run_folder(out)["command"][:2] == ["sklasd", "evaluate"]
+    # bare file names, told apart by machine type, as in the DCASE ground-truth lists
+    names = test.assign(path=test["path"].map(lambda path: Path(path).name))
+    names[["machine_type", "path", "label"]].to_csv(truth_csv, index=False)
+    argv = ["evaluate", str(scores_csv), str(truth_csv), "--output", str(out), "--overwrite"]
+    assert main(argv) == 0
+    again = pd.read_csv(out / "dcase_report.csv", index_col=[0, 1])
+    np.testing.assert_allclose(again.to_numpy(), expected.to_numpy())
+    test.iloc[1:][["path", "label"]].to_csv(truth_csv, index=False)
+    assert main(["evaluate", str(scores_csv), str(truth_csv)]) == 2
+    assert Path(test["path"].iloc[0]).name in error_line(capsys)
