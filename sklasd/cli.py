@@ -79,6 +79,83 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     )
 
 
+#: Detectors of ``sklasd fit --detector``: name -> (module, factory), imported when used.
+DETECTORS = {
+    "default": ("sklasd.cli", "build_pipeline"),
+    "baseline": ("sklasd.pipelines", "make_baseline_pipeline"),
+    "autoencoder": ("sklasd.detectors", "AutoencoderDetector"),
+    "idclassifier": ("sklasd.detectors", "IDClassifierDetector"),
+    "outlierclassifier": ("sklasd.detectors", "OutlierClassifierDetector"),
+    "centroidbce": ("sklasd.detectors", "CentroidBCEDetector"),
+    "rcmae": ("sklasd.detectors", "RCMAEDetector"),
+    "soundevent": ("sklasd.detectors", "SoundEventDetector"),
+}
+#: Columns of the CSV that ``sklasd score`` writes.
+SCORE_COLUMNS = ("path", "machine_type", "section", "anomaly_score", "is_anomaly")
+#: Exit status of ``sklasd score --fail-on-anomaly`` when a clip is flagged.
+EXIT_ANOMALY = 3
+
+
+def make_detector(name: str, params: dict | None = None):
+    """The unfitted detector ``name`` of :data:`DETECTORS`, with ``params`` set.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`DETECTORS`: ``"default"`` (:func:`build_pipeline`),
+        ``"baseline"`` (:func:`~sklasd.pipelines.make_baseline_pipeline`),
+        ``"autoencoder"`` or a network detector's class name in lowercase.
+    params : dict, default=None
+        Parameters set with ``set_params`` (``step__param`` for a pipeline's steps).
+
+    Returns
+    -------
+    detector : estimator
+        The unfitted detector.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown or a parameter is not one of the detector's.
+
+    Examples
+    --------
+    >>> from sklasd.cli import make_detector
+    >>> make_detector("baseline", {"knnscorer__n_neighbors": 3})[-1]
+    KNNScorer(n_neighbors=3, standardize=True)
+    """
+    import importlib
+
+    if name not in DETECTORS:
+        raise ValueError(f"unknown detector {name!r}; choose one of {sorted(DETECTORS)}")
+    module, factory = DETECTORS[name]
+    detector = getattr(importlib.import_module(module), factory)()
+    return detector.set_params(**(params or {}))
+
+
+def parse_params(assignments: Sequence[str]) -> dict:
+    """Read ``key=value`` strings into a dict; values are Python literals or strings.
+
+    Examples
+    --------
+    >>> from sklasd.cli import parse_params
+    >>> parse_params(["n_neighbors=3", "metric=cosine", "bands=(0, 64)"])
+    {'n_neighbors': 3, 'metric': 'cosine', 'bands': (0, 64)}
+    """
+    import ast
+
+    params = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set takes key=value; got {assignment!r}")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
+
+
 def _check_machine_types(frame: pd.DataFrame) -> None:
     """Refuse machine types that lack training or test clips (nothing to fit or score)."""
     lacking = []
@@ -291,6 +368,429 @@ def run(
     return table
 
 
+def fit(
+    root: str | Path,
+    model: str | Path,
+    *,
+    detector: str = "default",
+    params: dict | None = None,
+    machine_types: Sequence[str] | None = None,
+    overwrite: bool = False,
+) -> dict:
+    """Fit a detector per machine type on the training clips of a DCASE folder; save them.
+
+    The model file is written atomically (:func:`~sklasd.utils.atomic_write`) with
+    :func:`joblib.dump`: a dict with ``"models"`` (machine type -> fitted detector),
+    ``"detector"``, ``"params"``, ``"sklasd_version"`` and ``"data_folder"``, which
+    :func:`score` reads (load it with :func:`~sklasd.utils.load_model`).
+
+    Parameters
+    ----------
+    root : str or Path
+        The dataset folder (``<root>/<machine_type>/train/*.wav``).
+    model : str or Path
+        The model file to write.
+    detector : str, default="default"
+        A name of :data:`DETECTORS` (see :func:`make_detector`).
+    params : dict, default=None
+        Parameters of the detector (``set_params``).
+    machine_types : sequence of str, default=None
+        Restrict to these machine types.
+    overwrite : bool, default=False
+        Replace an existing model file.
+
+    Returns
+    -------
+    saved : dict
+        What was saved.
+
+    Raises
+    ------
+    FileExistsError
+        If ``model`` exists and not ``overwrite``.
+    DatasetError
+        If a clip name is wrong or there are no training clips.
+    ValueError
+        If the detector or a parameter is unknown.
+    """
+    import joblib
+    import sklearn
+
+    from sklasd import __version__
+    from sklasd.datasets import load_dcase
+    from sklasd.detectors._by_machine_type import _fit_clone
+    from sklasd.utils import atomic_write
+
+    model = Path(model)
+    if model.exists() and not overwrite:
+        raise FileExistsError(
+            f"Model file {str(model)!r} exists; pass --overwrite (overwrite=True) to replace it."
+        )
+    estimator = make_detector(detector, params)
+    frame = load_dcase(root, machine_types=machine_types, splits="train").reset_index(drop=True)
+    if frame.empty:
+        raise DatasetError(f"No training clips under {str(root)!r}.")
+    models = {}
+    X = frame["path"].to_numpy()
+    with sklearn.config_context(enable_metadata_routing=True):
+        for machine_type, rows in frame.groupby("machine_type", sort=True).indices.items():
+            print(f"{machine_type}: fitting on {rows.size} training clips")
+            models[machine_type] = _fit_clone(estimator, frame, X, rows)
+    saved = {
+        "models": models,
+        "detector": detector,
+        "params": dict(params or {}),
+        "sklasd_version": __version__,
+        "data_folder": str(Path(root).resolve()),
+    }
+    model.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(model, "wb") as handle:
+        joblib.dump(saved, handle)
+    print(f"model of {len(models)} machine type(s) saved to {model}")
+    return saved
+
+
+def _load_fitted(path: str | Path) -> dict:
+    """The ``"models"`` dict of a model file written by :func:`fit`."""
+    from sklasd.exceptions import ModelFileError
+    from sklasd.utils import load_model
+
+    saved = load_model(path)
+    if not (isinstance(saved, dict) and isinstance(saved.get("models"), dict)):
+        raise ModelFileError(
+            f"Model file {str(path)!r} was not written by `sklasd fit` (no dict of models "
+            "per machine type); write one with `sklasd fit ROOT --model FILE`."
+        )
+    return saved["models"]
+
+
+def _list_clips(clips: Sequence[str | Path]) -> list[Path]:
+    """The .wav files given, folders searched recursively (macOS ``._*`` files skipped)."""
+    found = []
+    for clip in map(Path, clips):
+        if clip.is_dir():
+            wavs = sorted(
+                path
+                for path in clip.rglob("*")
+                if path.suffix.lower() == ".wav" and not path.name.startswith("._")
+            )
+            if not wavs:
+                raise DatasetError(f"No .wav files under {str(clip)!r}.")
+            found += wavs
+        elif clip.is_file():
+            found.append(clip)
+        else:
+            raise FileNotFoundError(f"Clip or folder {str(clip)!r} does not exist.")
+    return found
+
+
+def _clip_machine_type(path: Path, known: Sequence[str], given: str | None) -> str:
+    """``given``, else the nearest folder of ``path`` named after a known machine type."""
+    if given is not None:
+        if given not in known:
+            raise ValueError(
+                f"--machine-type {given!r} is not in the model (machine types: {sorted(known)})"
+            )
+        return given
+    for folder in path.resolve().parents:
+        if folder.name in known:
+            return folder.name
+    if len(known) == 1:
+        return next(iter(known))
+    raise DatasetError(
+        f"Cannot tell the machine type of {str(path)!r}: no folder above it is named after "
+        f"one of the model's machine types {sorted(known)}; pass --machine-type."
+    )
+
+
+def _clip_section(path: Path, given: int | None) -> int | None:
+    """``given``, else the section (machine ID) of a DCASE name, else None."""
+    from sklasd.datasets._dcase import _parse_name, _section_number
+
+    if given is not None:
+        return given
+    parsed = _parse_name(path.stem, "auto")
+    return None if parsed is None else _section_number(parsed["section"], str(path))
+
+
+def score(
+    model: str | Path,
+    clips: Sequence[str | Path],
+    *,
+    machine_type: str | None = None,
+    section: int | None = None,
+) -> pd.DataFrame:
+    """Score recordings with a model file written by :func:`fit`.
+
+    Parameters
+    ----------
+    model : str or Path
+        The model file.
+    clips : sequence of str or Path
+        Clips (.wav) and folders, searched recursively for .wav files.
+    machine_type : str, default=None
+        The machine type of every clip; None takes the nearest folder named after one
+        of the model's machine types (or the model's only one).
+    section : int, default=None
+        The section (machine ID) of every clip; None reads it from DCASE names
+        (``section_00_...``, ``id_00_...``), needed where the detector scores by section.
+
+    Returns
+    -------
+    scores : DataFrame
+        Columns :data:`SCORE_COLUMNS`: ``anomaly_score`` is ``-decision_function``,
+        ``is_anomaly`` is 1 where ``decision_function < 0``.
+
+    Raises
+    ------
+    DatasetError
+        If a clip's machine type, or its section where the detector needs it, is unknown.
+    ModelFileError
+        If the model file is damaged or not written by :func:`fit`.
+    """
+    import numpy as np
+    import pandas as pd
+    import sklearn
+    from sklearn.utils.metadata_routing import get_routing_for_object
+
+    from sklasd.detectors._by_machine_type import _decision
+
+    models = _load_fitted(model)
+    paths = _list_clips(clips)
+    frame = pd.DataFrame(
+        {
+            "path": [str(path) for path in paths],
+            "machine_type": [
+                _clip_machine_type(path, list(models), machine_type) for path in paths
+            ],
+            "section": pd.array([_clip_section(path, section) for path in paths], dtype="Int64"),
+        }
+    )
+    frame["anomaly_score"] = np.nan
+    with sklearn.config_context(enable_metadata_routing=True):
+        for name, rows in frame.groupby("machine_type").groups.items():
+            detector = models[name]
+            sections = frame.loc[rows, "section"]
+            known = None if sections.isna().any() else sections.to_numpy(dtype=int)
+            if known is None and get_routing_for_object(detector).consumes(
+                "decision_function", ["section"]
+            ):
+                raise DatasetError(
+                    f"The {name} detector scores by section, and the name of "
+                    f"{frame.loc[sections.isna().idxmax(), 'path']!r} gives none "
+                    "(section_XX_... or id_XX_...); pass --section."
+                )
+            frame.loc[rows, "anomaly_score"] = -_decision(
+                detector, frame.loc[rows, "path"].to_numpy(), known
+            )
+    frame["is_anomaly"] = (frame["anomaly_score"] > 0).astype(int)
+    return frame[list(SCORE_COLUMNS)]
+
+
+def watch(
+    folder: str | Path,
+    model: str | Path,
+    results: str | Path,
+    *,
+    machine_type: str | None = None,
+    section: int | None = None,
+    interval: float = 5.0,
+    settle: float = 2.0,
+    once: bool = False,
+) -> int:
+    """Score the .wav files that arrive in ``folder``, appending them to ``results``.
+
+    Every ``interval`` seconds, the .wav files under ``folder`` that ``results`` does not
+    list yet, and that were last modified at least ``settle`` seconds ago (so that a file
+    still being copied waits), are scored with :func:`score` and added to ``results`` (a
+    CSV with the columns :data:`SCORE_COLUMNS`, rewritten atomically). Runs until
+    interrupted, or one pass with ``once``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The folder to watch (searched recursively).
+    model : str or Path
+        A model file of :func:`fit`.
+    results : str or Path
+        The results CSV (created when missing).
+    machine_type : str, default=None
+        The machine type of every clip (see :func:`score`).
+    section : int, default=None
+        The section of every clip (see :func:`score`).
+    interval : float, default=5.0
+        Seconds between passes.
+    settle : float, default=2.0
+        Seconds a file must stay unmodified before it is scored.
+    once : bool, default=False
+        Make one pass and return.
+
+    Returns
+    -------
+    n_scored : int
+        Clips scored by the pass (with ``once``), else 0 once interrupted (Ctrl-C).
+    """
+    import time
+
+    import pandas as pd
+
+    from sklasd.utils import atomic_write
+
+    folder, results = Path(folder), Path(results)
+    if not folder.is_dir():
+        raise NotADirectoryError(f"Folder to watch {str(folder)!r} is not a folder.")
+    _load_fitted(model)  # a bad model file fails at once, not at the first clip
+    try:
+        while True:
+            done = set(pd.read_csv(results)["path"]) if results.exists() else set()
+            now = time.time()
+            new = [
+                path
+                for path in folder.rglob("*")
+                if path.suffix.lower() == ".wav"
+                and not path.name.startswith("._")
+                and str(path) not in done
+                and now - path.stat().st_mtime >= settle
+            ]
+            if new:
+                scores = score(model, sorted(new), machine_type=machine_type, section=section)
+                for row in scores.itertuples():
+                    flag = "ANOMALY" if row.is_anomaly else "normal"
+                    print(f"{row.path}: {row.anomaly_score:.4f} {flag}", flush=True)
+                if done:
+                    scores = pd.concat([pd.read_csv(results), scores], ignore_index=True)
+                with atomic_write(results, encoding="utf-8", newline="") as handle:
+                    scores.to_csv(handle, index=False)
+            if once:
+                return len(new)
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        print(f"stopped watching {folder}; results in {results}")
+        return 0
+
+
+def _read_table(path: str | Path, columns: Sequence[str], what: str) -> pd.DataFrame:
+    """A CSV file with a header holding ``columns``, or an error naming the file."""
+    import pandas as pd
+
+    try:
+        table = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DatasetError(f"Cannot read the {what} {str(path)!r}: {error}") from error
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise DatasetError(
+            f"The {what} {str(path)!r} lacks the column(s) {missing}; its header must name "
+            f"{list(columns)}."
+        )
+    return table
+
+
+def evaluate(
+    scores: str | Path,
+    ground_truth: str | Path,
+    *,
+    year: int | None = None,
+    output: str | Path | None = None,
+    overwrite: bool = False,
+    command: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The official DCASE report of a scores CSV of :func:`score` against known labels.
+
+    Parameters
+    ----------
+    scores : str or Path
+        A CSV with the columns ``path``, ``machine_type``, ``section`` and
+        ``anomaly_score`` (as :func:`score` writes).
+    ground_truth : str or Path
+        A CSV with the columns ``path`` and ``label`` (0 normal, 1 anomalous), and
+        optionally ``domain`` (``source`` or ``target``; else read from DCASE names, else
+        ``source``), and ``machine_type``. Rows are matched to the scores by machine type
+        and file name where the ground truth has ``machine_type``, else by file name where
+        its paths are bare file names, else by path.
+    year : int, default=None
+        DCASE rules (2020-2025); None: 2020 for ``id_XX`` names, else 2022.
+    output : str or Path, default=None
+        Also write ``dcase_report.csv`` and ``dcase_report.md`` into this run folder
+        (:class:`~sklasd.utils.RunFolder`).
+    overwrite : bool, default=False
+        Replace a previous run's files in ``output``.
+    command : sequence of str, default=None
+        The command recorded in the manifest; None records :data:`sys.argv`.
+
+    Returns
+    -------
+    report : DataFrame
+        The :func:`~sklasd.metrics.dcase_report` table.
+
+    Raises
+    ------
+    DatasetError
+        If a file lacks a column, or a scored clip has no label.
+    """
+    from sklasd.datasets._dcase import _parse_name
+    from sklasd.inspection import write_dcase_tables
+    from sklasd.metrics import dcase_report, official_score
+    from sklasd.utils import RunFolder
+
+    if year is not None and year not in YEARS:
+        raise ValueError(f"year must be one of {YEARS}; got {year!r}.")
+    scored = _read_table(scores, ("path", "machine_type", "section", "anomaly_score"), "scores")
+    truth = _read_table(ground_truth, ("path", "label"), "ground truth")
+    scored["name"] = scored["path"].map(lambda path: Path(path).name)
+    truth["name"] = truth["path"].map(lambda path: Path(path).name)
+    if "machine_type" in truth.columns:
+        keys = ["machine_type", "name"]
+    elif (truth["name"] == truth["path"]).all():
+        keys = ["name"]
+    else:  # paths with folders: the same clip, wherever the commands ran
+        keys = ["key"]
+        scored["key"] = scored["path"].map(lambda path: str(Path(path).resolve()))
+        truth["key"] = truth["path"].map(lambda path: str(Path(path).resolve()))
+    doubled = truth.duplicated(keys)
+    if doubled.any():
+        raise DatasetError(
+            f"The ground truth {str(ground_truth)!r} lists {truth.loc[doubled.idxmax(), 'path']!r}"
+            f" twice (matched by {' and '.join(keys)})."
+        )
+    truth = truth[[*keys, *(column for column in ("label", "domain") if column in truth)]]
+    labelled = scored.merge(truth, on=keys, how="left")
+    unknown = labelled["label"].isna() | ~labelled["label"].isin([0, 1])
+    if unknown.any():
+        raise DatasetError(
+            f"{unknown.sum()} scored clip(s) have no label 0 or 1 in {str(ground_truth)!r}, "
+            f"e.g. {labelled.loc[unknown.idxmax(), 'name']!r}."
+        )
+    if "domain" not in labelled.columns:
+        parsed = labelled["name"].map(lambda name: _parse_name(Path(name).stem, "auto"))
+        labelled["domain"] = parsed.map(lambda fields: (fields or {}).get("name_domain"))
+    labelled["domain"] = labelled["domain"].fillna("source")
+    if year is None:
+        year = 2022 if labelled["name"].str.startswith("section_").any() else 2020
+    y = labelled["label"].to_numpy(dtype=int)
+    metadata = {
+        "machine_type": labelled["machine_type"].to_numpy(),
+        "section": labelled["section"].to_numpy(),
+        "domain": labelled["domain"].to_numpy(),
+    }
+    values = labelled["anomaly_score"].to_numpy(dtype=float)
+    table = dcase_report(y, values, year=year, **metadata)
+    if output is not None:
+        options = {
+            "scores": str(Path(scores).resolve()),
+            "ground_truth": str(Path(ground_truth).resolve()),
+            "year": year,
+            "output": str(Path(output).resolve()),
+            "overwrite": overwrite,
+        }
+        run_info = {"scores": str(scores), "ground truth": str(ground_truth), "rules": year}
+        with RunFolder(output, overwrite=overwrite, command=command, options=options):
+            write_dcase_tables(output, table, run_info=run_info)
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    print(f"official score ({year} rules): {official_score(y, values, year=year, **metadata):.4f}")
+    return table
+
+
 def _one_line(error: BaseException) -> str:
     """The message of ``error`` on one line."""
     return " ".join(str(error).split()) or type(error).__name__
@@ -301,77 +801,290 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"sklasd: warning: {_one_line(message)}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
+#: The subcommands; a command line that starts with none of them (nor with ``-h``,
+#: ``--help`` or ``--version``) is a ``run``, as before subcommands existed.
+COMMANDS = ("run", "fit", "score", "evaluate", "watch")
 
-    Errors are printed as one line, ``sklasd: error: <message>``, with exit status 2
-    for bad options and data, 1 for other failures of the system (a full disk...) and
-    130 when interrupted; warnings as ``sklasd: warning: <message>``.
-    """
-    parser = argparse.ArgumentParser(
-        prog="sklasd",
+
+def _add_run(commands) -> None:
+    run_parser = commands.add_parser(
+        "run",
+        help="fit, score and report on a DCASE folder (the default command)",
         description=(
             "Fit a LogMel + pooling + scorer pipeline per machine type on a DCASE-layout "
             "folder, score its test clips, write the challenge CSVs and the DCASE report. "
-            "Without ROOT, runs on a generated synthetic dataset."
+            "Without ROOT, runs on a generated synthetic dataset. `sklasd [ROOT] ...` "
+            "without a command is the same as `sklasd run [ROOT] ...`."
         ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("root", nargs="?", help="dataset folder (<root>/<machine_type>/...)")
-    parser.add_argument("--output", default="sklasd_output", help="output folder")
-    parser.add_argument("--scorer", default="mahalanobis", choices=sorted(SCORERS))
-    parser.add_argument(
+    run_parser.add_argument("root", nargs="?", help="dataset folder (<root>/<machine_type>/...)")
+    run_parser.add_argument("--output", default="sklasd_output", help="output folder")
+    run_parser.add_argument(
+        "--scorer", default="mahalanobis", choices=sorted(SCORERS), help="scorer step"
+    )
+    run_parser.add_argument(
         "--year",
         type=int,
         default=None,
         choices=YEARS,
-        help="DCASE rules of the report (default: 2020 for id_XX names, else 2022)",
+        help="DCASE rules of the report (None: 2020 for id_XX names, else 2022)",
     )
-    parser.add_argument("--machine-types", nargs="+", default=None)
-    parser.add_argument("--n-jobs", type=int, default=None)
-    parser.add_argument("--duration", type=float, default=4.0, help="synthetic clip length (s)")
-    parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument(
+    run_parser.add_argument(
+        "--machine-types", nargs="+", default=None, help="only these machine types"
+    )
+    run_parser.add_argument("--n-jobs", type=int, default=None, help="parallel audio decoding")
+    run_parser.add_argument(
+        "--duration", type=float, default=4.0, help="synthetic clip length (s)"
+    )
+    run_parser.add_argument("--random-state", type=int, default=0, help="seed")
+    run_parser.add_argument(
         "--report",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="write OUTPUT/index.html with ROC curves, score histograms and embedding "
-        "maps (default: on)",
+        help="write OUTPUT/index.html with ROC curves, score histograms and embedding maps",
     )
-    parser.add_argument(
+    run_parser.add_argument(
         "--overwrite",
         action="store_true",
         help="replace the results of a previous run in OUTPUT (by default such a folder "
         "is refused); a run that fails puts the previous results back",
     )
-    args = parser.parse_args(argv)
+
+
+def _add_fit(commands) -> None:
+    fit_parser = commands.add_parser(
+        "fit",
+        help="fit a detector per machine type and save it to one model file",
+        description="Fit a detector per machine type on the training clips of a DCASE "
+        "folder and save them, with what ran, to one joblib file for `sklasd score`.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    fit_parser.add_argument("root", help="dataset folder (<root>/<machine_type>/train/...)")
+    fit_parser.add_argument("--model", required=True, help="model file to write (.joblib)")
+    fit_parser.add_argument(
+        "--detector", default="default", choices=list(DETECTORS), help="detector to fit"
+    )
+    fit_parser.add_argument(
+        "--set",
+        dest="params",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="PARAM=VALUE",
+        help="detector parameters (set_params; Python literals, else strings)",
+    )
+    fit_parser.add_argument(
+        "--machine-types", nargs="+", default=None, help="only these machine types"
+    )
+    fit_parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing model file"
+    )
+
+
+def _add_score(commands) -> None:
+    score_parser = commands.add_parser(
+        "score",
+        help="score new recordings with a model file of `sklasd fit`",
+        description="Score clips (or every .wav under folders) with a model file of "
+        "`sklasd fit`; write path, machine_type, section, anomaly_score and is_anomaly as "
+        "CSV. Machine type and section come from the folder and file names "
+        "(<machine_type>/..., section_00_...) unless given.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    score_parser.add_argument("model", help="model file written by `sklasd fit`")
+    score_parser.add_argument("clips", nargs="+", help="clips (.wav) or folders")
+    score_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
+    score_parser.add_argument(
+        "--section", type=int, default=None, help="section (machine ID) of every clip"
+    )
+    score_parser.add_argument(
+        "--output", default=None, help="CSV file to write (None: standard output)"
+    )
+    score_parser.add_argument(
+        "--fail-on-anomaly",
+        action="store_true",
+        help=f"exit with status {EXIT_ANOMALY} when any clip is flagged anomalous",
+    )
+
+
+def _add_evaluate(commands) -> None:
+    evaluate_parser = commands.add_parser(
+        "evaluate",
+        help="the official DCASE report of a scores CSV against the ground truth",
+        description="Compare a scores CSV of `sklasd score` with a ground-truth CSV (columns "
+        "path, label[, domain]; matched by file name) and print the DCASE report and the "
+        "official score.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate_parser.add_argument("scores", help="scores CSV of `sklasd score`")
+    evaluate_parser.add_argument("ground_truth", help="CSV with path, label[, domain]")
+    evaluate_parser.add_argument(
+        "--year",
+        type=int,
+        default=None,
+        choices=YEARS,
+        help="DCASE rules (None: 2020 for id_XX names, else 2022)",
+    )
+    evaluate_parser.add_argument(
+        "--output", default=None, help="also write dcase_report.csv/.md into this folder"
+    )
+    evaluate_parser.add_argument(
+        "--overwrite", action="store_true", help="replace a previous run in OUTPUT"
+    )
+
+
+def _add_watch(commands) -> None:
+    watch_parser = commands.add_parser(
+        "watch",
+        help="score recordings as they arrive in a folder",
+        description="Score the .wav files that arrive in FOLDER with a model file of "
+        "`sklasd fit` and append them to a results CSV; runs until interrupted (Ctrl-C).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    watch_parser.add_argument("folder", help="folder to watch (searched recursively)")
+    watch_parser.add_argument("--model", required=True, help="model file of `sklasd fit`")
+    watch_parser.add_argument(
+        "--results", default="sklasd_scores.csv", help="results CSV, appended to"
+    )
+    watch_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
+    watch_parser.add_argument(
+        "--section", type=int, default=None, help="section (machine ID) of every clip"
+    )
+    watch_parser.add_argument("--interval", type=float, default=5.0, help="seconds between scans")
+    watch_parser.add_argument(
+        "--settle", type=float, default=2.0, help="seconds a file must stay unmodified"
+    )
+    watch_parser.add_argument("--once", action="store_true", help="scan once and exit")
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line: ``run`` (the default), ``fit``, ``score``, ``evaluate``, ``watch``."""
+    from sklasd._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sklasd",
+        description="Unsupervised anomalous sound detection on DCASE-layout folders. "
+        "Without a command, `sklasd [ROOT] [--output DIR] ...` runs `sklasd run`.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(commands)
+    _add_fit(commands)
+    _add_score(commands)
+    _add_evaluate(commands)
+    _add_watch(commands)
+    return parser
+
+
+def _execute(args: argparse.Namespace, command: list[str]) -> int:
+    """Carry out the parsed command; return the exit status."""
+    if args.command == "fit":
+        fit(
+            args.root,
+            args.model,
+            detector=args.detector,
+            params=parse_params(args.params),
+            machine_types=args.machine_types,
+            overwrite=args.overwrite,
+        )
+        return 0
+    if args.command == "score":
+        scores = score(
+            args.model, args.clips, machine_type=args.machine_type, section=args.section
+        )
+        if args.output is None:
+            scores.to_csv(sys.stdout, index=False)
+        else:
+            from sklasd.utils import atomic_write
+
+            with atomic_write(args.output, encoding="utf-8", newline="") as handle:
+                scores.to_csv(handle, index=False)
+            print(
+                f"{len(scores)} clip(s) scored, {scores['is_anomaly'].sum()} flagged: "
+                f"{args.output}"
+            )
+        return EXIT_ANOMALY if args.fail_on_anomaly and scores["is_anomaly"].any() else 0
+    if args.command == "evaluate":
+        evaluate(
+            args.scores,
+            args.ground_truth,
+            year=args.year,
+            output=args.output,
+            overwrite=args.overwrite,
+            command=command,
+        )
+        return 0
+    if args.command == "watch":
+        watch(
+            args.folder,
+            args.model,
+            args.results,
+            machine_type=args.machine_type,
+            section=args.section,
+            interval=args.interval,
+            settle=args.settle,
+            once=args.once,
+        )
+        return 0
+    run(
+        args.root,
+        args.output,
+        scorer=args.scorer,
+        year=args.year,
+        machine_types=args.machine_types,
+        n_jobs=args.n_jobs,
+        duration=args.duration,
+        random_state=args.random_state,
+        report=args.report,
+        overwrite=args.overwrite,
+        command=command,
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
+
+    ``sklasd run`` (also without a command), ``sklasd fit``, ``sklasd score``,
+    ``sklasd evaluate``, ``sklasd watch``; see
+    ``sklasd --help``. Errors are printed as one line, ``sklasd: error: <message>``, with
+    exit status 2 for bad options and data, 1 for other failures of the system (a full
+    disk...) and 130 when interrupted; warnings as ``sklasd: warning: <message>``.
+    ``sklasd score --fail-on-anomaly`` exits with 3 when a clip is flagged.
+    """
+    given = list(sys.argv[1:] if argv is None else argv)
+    if not given or given[0] not in (*COMMANDS, "-h", "--help", "--version"):
+        given.insert(0, "run")
+    parser = _parser()
+    args = parser.parse_args(given)
+    if args.command is None:
+        parser.error("choose a command")
     command = [parser.prog, *(sys.argv[1:] if argv is None else argv)]
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning
         try:
-            run(
-                args.root,
-                args.output,
-                scorer=args.scorer,
-                year=args.year,
-                machine_types=args.machine_types,
-                n_jobs=args.n_jobs,
-                duration=args.duration,
-                random_state=args.random_state,
-                report=args.report,
-                overwrite=args.overwrite,
-                command=command,
-            )
+            return _execute(args, command)
         except KeyboardInterrupt:
-            print(
-                f"sklasd: interrupted; {args.output} is as it was before the run, or marked "
-                "incomplete",
-                file=sys.stderr,
-            )
+            where = getattr(args, "output", None)
+            if args.command == "run":
+                print(
+                    f"sklasd: interrupted; {where} is as it was before the run, or marked "
+                    "incomplete",
+                    file=sys.stderr,
+                )
+            else:
+                print("sklasd: interrupted", file=sys.stderr)
             return 130
-        except (SklasdError, ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        except (
+            SklasdError,
+            ValueError,
+            FileNotFoundError,
+            FileExistsError,
+            NotADirectoryError,
+        ) as exc:
             print(f"sklasd: error: {_one_line(exc)}", file=sys.stderr)
             return 2
         except OSError as exc:
             print(f"sklasd: error: {_one_line(exc)}", file=sys.stderr)
             return 1
-    return 0

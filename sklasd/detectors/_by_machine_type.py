@@ -124,20 +124,8 @@ def fit_score_by_machine_type(
                     print(f"{machine_type}: skipped (needs both train and test clips)")
                 continue
             start = time.perf_counter()
-            model = clone(estimator)
-            routing = get_routing_for_object(model)
-            available = [name for name in _FIT_METADATA if name in frame.columns]
-            fit_params = {
-                name: frame[name].to_numpy()[train] for name in routing.consumes("fit", available)
-            }
-            labels = frame["label"].iloc[train]
-            y = None if labels.isna().any() else labels.to_numpy(dtype=int)
-            model.fit(_take(X, train), y, **fit_params)
-            score_params = {
-                name: frame[name].to_numpy()[test]
-                for name in routing.consumes("decision_function", ["section"])
-            }
-            decision = np.asarray(model.decision_function(_take(X, test), **score_params))
+            model = _fit_clone(estimator, frame, X, train)
+            decision = _decision(model, _take(X, test), frame["section"].to_numpy()[test])
             scored.append(
                 frame.iloc[test].assign(
                     anomaly_score=-decision, is_anomaly=(decision < 0).astype(int)
@@ -156,6 +144,33 @@ def fit_score_by_machine_type(
         )
     scores = pd.concat(scored)
     return (scores, estimators) if return_estimators else scores
+
+
+def _fit_clone(estimator: Any, frame: pd.DataFrame, X: Any, rows: np.ndarray) -> Any:
+    """A clone of ``estimator`` fitted on ``rows`` of ``X``, with the metadata it consumes.
+
+    Call with metadata routing switched on. ``y`` is passed when every label is known.
+    """
+    model = clone(estimator)
+    available = [name for name in _FIT_METADATA if name in frame.columns]
+    fit_params = {
+        name: frame[name].to_numpy()[rows]
+        for name in get_routing_for_object(model).consumes("fit", available)
+    }
+    labels = frame["label"].iloc[rows]
+    y = None if labels.isna().any() else labels.to_numpy(dtype=int)
+    model.fit(_take(X, rows), y, **fit_params)
+    return model
+
+
+def _decision(model: Any, X: Any, section: np.ndarray | None) -> np.ndarray:
+    """``model.decision_function(X)``, given ``section`` where the model consumes it.
+
+    Call with metadata routing switched on.
+    """
+    consumed = get_routing_for_object(model).consumes("decision_function", ["section"])
+    params = {"section": section} if consumed else {}
+    return np.asarray(model.decision_function(X, **params))
 
 
 def _take(X: Any, rows: np.ndarray) -> Any:
