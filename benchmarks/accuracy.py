@@ -288,7 +288,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.tables_from:
         saved = pd.concat([pd.read_csv(path) for path in args.tables_from])
-        saved["failed"] = saved["failed"].fillna("").astype(str)
+        saved["failed"] = saved["failed"].astype(object).where(saved["failed"].notna(), "")
         _print_tables(saved)
         return
     torch.set_num_threads(args.threads)
@@ -350,9 +350,10 @@ def _print_tables(table: pd.DataFrame) -> None:
             else np.nan
         )
         print(f"\n## {regime} ({part['seed'].nunique()} seed(s)); main metric: {main_metric}\n")
-        header = "| system | " + " | ".join(columns) + " | vs baseline | failed |"
+        header = "| system | seeds | " + " | ".join(columns) + " | vs baseline | failed |"
         print(header)
-        print("|" + "---|" * (len(columns) + 3))
+        print("|" + "---|" * (len(columns) + 4))
+        n_seeds = part.dropna(subset=[main_metric]).groupby("system")["seed"].nunique()
         for system, values in summary.iterrows():
             cells = [
                 f"{values[(c, 'mean')]:.3f} ± {np.nan_to_num(values[(c, 'std')]):.3f}"
@@ -360,7 +361,8 @@ def _print_tables(table: pd.DataFrame) -> None:
             ]
             delta = values[(main_metric, "mean")] - baseline
             failed = "; ".join(sorted(set(part.loc[part["system"] == system, "failed"]) - {""}))
-            print(f"| {system} | " + " | ".join(cells) + f" | {delta:+.3f} | {failed} |")
+            n = int(n_seeds.get(system, 0))
+            print(f"| {system} | {n} | " + " | ".join(cells) + f" | {delta:+.3f} | {failed} |")
             if not np.isnan(values[(main_metric, "mean")]):
                 figures.append((f"{regime}: {system}", values[(main_metric, "mean")], main_metric))
     print()
