@@ -96,10 +96,13 @@ def _pyod_autoencoder(seed: int):
         def fit(self, X, y=None, *, section):
             self.features_ = sklearn.pipeline.make_pipeline(LogMel(), TimePooling())
             Z = self.features_.fit_transform(X)
-            self.models_ = {
-                key: AutoEncoder(random_state=self.seed, verbose=0).fit(Z[section == key])
-                for key in np.unique(section)
-            }
+            self.models_ = {}
+            for key in np.unique(section):
+                rows = Z[section == key]  # pyod drops the last incomplete batch
+                model = AutoEncoder(
+                    random_state=self.seed, verbose=0, batch_size=min(32, max(2, len(rows) // 2))
+                )
+                self.models_[key] = model.fit(rows)
             return self
 
         def decision_function(self, X, *, section):
