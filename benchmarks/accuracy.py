@@ -59,7 +59,6 @@ import sklearn
 import torch
 from _results import emit, machine
 from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from sklasd.cli import build_pipeline
@@ -76,7 +75,7 @@ from sklasd.ensemble import ScoreEnsemble
 from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import official_score
 from sklasd.pipelines import make_baseline_pipeline
-from sklasd.scoring import KNNScorer
+from sklasd.scoring import KNNScorer, MahalanobisScorer
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 METADATA = ("section", "domain", "machine_type", "attributes")
@@ -120,11 +119,8 @@ def _pyod_autoencoder(seed: int):
     return model
 
 
-def _density_knn():
-    return make_pipeline(
-        LogMel(), TimePooling(stats=("mean", "std")),
-        KNNScorer(n_neighbors=2, standardize=True, density_rescaling=True),
-    )  # fmt: skip
+def _density_knn() -> KNNScorer:
+    return KNNScorer(n_neighbors=2, standardize=True, density_rescaling=True)
 
 
 def systems() -> dict[str, Callable[[int], object]]:
@@ -134,16 +130,17 @@ def systems() -> dict[str, Callable[[int], object]]:
         "DCASE AE (MSE)": lambda seed: AutoencoderDetector(score="mse", random_state=seed),
         "DCASE AE (sel. Mahalanobis)": lambda seed: AutoencoderDetector(random_state=seed),
         "main job default": lambda seed: build_pipeline(),
-        "stats kNN + source/target banks, SMOTE": lambda seed: make_pipeline(
-            LogMel(),
-            TimePooling(stats=("mean", "std")),
-            KNNScorer(
-                standardize=True, domain_banks=True, oversample_domains=True, random_state=seed
-            ),
+        "stats kNN + source/target banks, SMOTE": lambda seed: make_baseline_pipeline(
+            domain_banks=True
+        ).set_params(knnscorer__oversample_domains=True, knnscorer__random_state=seed),
+        "stats kNN + density rescaling (k=2)": lambda seed: make_baseline_pipeline().set_params(
+            knnscorer=_density_knn()
         ),
-        "stats kNN + density rescaling (k=2)": lambda seed: _density_knn(),
-        "fusion: main job + density kNN": lambda seed: ScoreEnsemble(
-            [("mahalanobis", build_pipeline()), ("knn", _density_knn())], combine="sum"
+        # One LogMel and pooling for both members (the same scores as fusing two pipelines).
+        "fusion: main job + density kNN": lambda seed: build_pipeline().set_params(
+            mahalanobisscorer=ScoreEnsemble(
+                [("mahalanobis", MahalanobisScorer()), ("knn", _density_knn())], combine="sum"
+            )
         ),
         "IDClassifierDetector": lambda seed: IDClassifierDetector(random_state=seed),
         "OutlierClassifierDetector": lambda seed: OutlierClassifierDetector(random_state=seed),

@@ -45,13 +45,10 @@ def build_pipeline(scorer: str = "mahalanobis", *, n_jobs: int | None = None) ->
     """The default detector of the main job: LogMel, per-band pooling, a scorer step.
 
     Each clip becomes the mean and standard deviation over time of each of its 128
-    log-mel bands, scored by ``scorer``. With the default Mahalanobis scorer step (one
-    covariance per section, the nearer of the source and target means), this was the
-    strongest system of ``benchmarks/accuracy.py`` across its regimes (few noisy
-    recordings, many sections, domain shift): it beat the standardised 1-nearest-neighbour
-    baseline on the same features by 0.07 to 0.11 in AUC or official score, and adding the
-    per-band maximum to the statistics lost 0.05 AUC with few noisy recordings and 0.08 with
-    many sections.
+    log-mel bands, scored by ``scorer``. The default Mahalanobis scorer step (one
+    covariance per section, the nearer of the source and target means) is the strongest
+    system of ``benchmarks/accuracy.py``; the figures are in the documentation's accuracy
+    page.
 
     Parameters
     ----------

@@ -224,15 +224,15 @@ class AutoencoderDetector(BaseDetector):
         groups = self._section_indices(section, n_clips)
         domains = np.zeros(n_clips) if domain is None else np.asarray(domain)
         self.precisions_ = [[] for _ in range(groups.max() + 1)]
+        residuals = self._residuals(vectors)
         if self.score == "selective_mahalanobis":
-            residuals = self._residuals(vectors)
             for index in range(groups.max() + 1):
                 for value in np.unique(domains[groups == index]):
                     rows = (groups == index) & (domains == value) & normal
                     if rows.any():
                         sample = residuals[rows].reshape(-1, residuals.shape[-1])
                         self.precisions_[index].append(LedoitWolf().fit(sample).get_precision())
-        return self._scores(vectors, groups)
+        return self._scores(residuals, groups)
 
     def _check_frames(self, features) -> np.ndarray:
         features = check_features(features)
@@ -259,17 +259,17 @@ class AutoencoderDetector(BaseDetector):
         )
 
     def _residuals(self, vectors: np.ndarray) -> np.ndarray:
-        """Input minus reconstruction, shape (n_clips, n_vectors, n_inputs)."""
+        """Input minus reconstruction, float64 of shape (n_clips, n_vectors, n_inputs)."""
         flat = vectors.reshape(-1, vectors.shape[-1])
         with private_torch_rng(self.net_.device):
             reconstruction = self.net_.predict(flat)
-        return (flat - reconstruction).reshape(vectors.shape)
+        return (flat - reconstruction).reshape(vectors.shape).astype(np.float64)
 
-    def _scores(self, vectors: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        residuals = self._residuals(vectors).astype(np.float64)
+    def _scores(self, residuals: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """score_samples from the residuals of clips whose group indices are ``groups``."""
         if self.score == "mse":
             return -np.mean(residuals**2, axis=(1, 2))
-        scores = np.empty(len(vectors))
+        scores = np.empty(len(residuals))
         for index in np.unique(groups):
             rows = groups == index
             distances = [
@@ -282,4 +282,4 @@ class AutoencoderDetector(BaseDetector):
     def _score_samples(self, X, *, section):
         features = self._check_frames(self.features_.transform(X))
         vectors = _context_vectors(features, self.n_context)
-        return self._scores(vectors, self._section_indices(section, len(vectors)))
+        return self._scores(self._residuals(vectors), self._section_indices(section, len(vectors)))

@@ -113,7 +113,7 @@ class _NeighborsScorer(_SectionwiseScorer):
             if self.density_rescaling:
                 distances = pairwise_distances(bank, metric=self._metric, n_jobs=self.n_jobs)
                 np.fill_diagonal(distances, np.inf)
-                radii = np.sort(distances, axis=1)[:, : self._k].mean(axis=1)
+                radii = _smallest(distances, self._k).mean(axis=1)
                 radii = np.maximum(radii, np.finfo(np.float64).tiny)
             banks[key] = (bank, radii)
         return {"scalers": scaler, "banks": banks}
@@ -128,7 +128,7 @@ class _NeighborsScorer(_SectionwiseScorer):
             if exclude is not None and key in exclude:
                 rows, columns = exclude[key]
                 distances[rows, columns] = np.inf
-            nearest = np.sort(distances, axis=1)[:, : self._k]
+            nearest = _smallest(distances, self._k)
             best = np.minimum(best, -self._scores_from_distances(nearest))
         return best
 
@@ -152,16 +152,18 @@ class _NeighborsScorer(_SectionwiseScorer):
         # _fit_section): leave each one out of its own bank.
         Z = self._transform(index, X)
         keys = self._bank_keys(Z.shape[0], domain)
-        groups = [np.flatnonzero(keys == key) for key in np.unique(keys)]
-        if self.domain_banks:
-            exclude = {
-                key: (rows, np.arange(rows.size))
-                for key, rows in zip(np.unique(keys), groups, strict=True)
-            }
-        else:
-            rows = np.concatenate(groups)
-            exclude = {"all": (rows, np.arange(rows.size))}
+        groups = {key: np.flatnonzero(keys == key) for key in np.unique(keys)}
+        if not self.domain_banks:
+            groups = {"all": np.concatenate(list(groups.values()))}
+        exclude = {key: (rows, np.arange(rows.size)) for key, rows in groups.items()}
         return -self._bank_distances(index, Z, exclude)
+
+
+def _smallest(distances: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` smallest values of each row, sorted: shape (n_rows, k)."""
+    if k < distances.shape[1]:
+        distances = np.partition(distances, k - 1, axis=1)[:, :k]
+    return np.sort(distances, axis=1)[:, :k]
 
 
 def _smote_domains(points: dict, k: int, random_state) -> dict:
