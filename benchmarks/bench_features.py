@@ -33,7 +33,8 @@ from transformers import Wav2Vec2Config
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import make_id_embedder
-from sklasd.features import LogMel, Tgram, Wav2Vec
+from sklasd.embedders import Tgram, Wav2Vec
+from sklasd.features import LogMel
 
 N_MELS = 128
 TINY_WAV2VEC = Wav2Vec2Config(

@@ -1,10 +1,10 @@
 """RC-MAE pre-training (stage 1) on a CPU: throughput and the time of an epoch on 1,000 clips.
 
-Fits :class:`sklasd.detectors.RCMAEPretrainer` on ``--n-clips`` synthetic 10 s clips at
+Fits :class:`sklasd.embedders.RCMAEPretrainer` on ``--n-clips`` synthetic 10 s clips at
 16 kHz (:func:`sklasd.datasets.make_machine_sounds`, 4 fan sections, waveforms in
 memory) for ``--epochs`` epochs, for each ``--sizes``:
 
-- ``default``: :func:`sklasd.detectors.make_rcmae_net` as it is (the CPU-sized encoder);
+- ``default``: :func:`sklasd.embedders.make_rcmae_net` as it is (the CPU-sized encoder);
 - ``paper``: the paper's encoder, depth 12 and 6 heads (width 384, ViT-Small's),
   with the default decoder.
 
@@ -30,7 +30,7 @@ import torch
 from _results import emit, load, machine
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors import RCMAEPretrainer, make_rcmae_net
+from sklasd.embedders import RCMAEPretrainer, make_rcmae_net
 from sklasd.features import LogMel
 
 SIZES = {

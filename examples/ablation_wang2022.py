@@ -24,7 +24,7 @@ the sections, the attribute heads the attributes) and the section and domain to 
 
 The networks are CPU-sized and the wav2vec 2.0 model is a tiny randomly initialised one (no
 weights can be downloaded here): the table shows how the pieces combine, not the paper's
-numbers. With ``facebook/wav2vec2-base`` (see :class:`sklasd.features.Wav2Vec`) and the full
+numbers. With ``facebook/wav2vec2-base`` (see :class:`sklasd.embedders.Wav2Vec`) and the full
 TDNN the same grid runs the paper's ablation.
 
 Run ``python examples/ablation_wang2022.py`` (``--fast`` for a small run).
@@ -41,7 +41,8 @@ from transformers import Wav2Vec2Config
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import IDClassifierDetector, make_id_embedder
-from sklasd.features import LogMel, StackFeatures, Tgram, Wav2Vec
+from sklasd.embedders import Tgram, Wav2Vec
+from sklasd.features import LogMel, StackFeatures
 from sklasd.metrics import get_asd_scorer
 from sklasd.model_selection import DCASESplit
 

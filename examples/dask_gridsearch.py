@@ -39,12 +39,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from sklasd.datasets import make_machine_sounds
+from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
 from sklasd.nn import TDNN
 from sklasd.scoring import CosineScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 
 
 def make_search(cache: str | Path, *, fast: bool) -> GridSearchCV:

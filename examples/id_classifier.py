@@ -29,11 +29,12 @@ from sklearn.pipeline import make_pipeline
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import IDClassifierDetector, fit_score_by_machine_type
+from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel, TimePooling
 from sklasd.metrics import official_score
 from sklasd.nn import MobileNetV3IDNet
 from sklasd.scoring import KNNScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils import load_model
 
 

@@ -208,7 +208,8 @@ def test_load_skops_refuses_untrusted_types_unless_named(tmp_path):
 
 
 def test_dump_skops_refuses_torch_networks_before_writing(tmp_path):
-    from sklasd.training import ClassifierNet, NetEmbedder
+    from sklasd.embedders import NetEmbedder
+    from sklasd.training import ClassifierNet
 
     embedder = NetEmbedder(net=ClassifierNet(torch_module()))
     with pytest.raises(TypeError, match=r"ClassifierNet.*torch networks are not covered"):

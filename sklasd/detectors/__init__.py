@@ -21,13 +21,11 @@ __all__ = [
     "IDClassifierDetector",
     "OutlierClassifierDetector",
     "RCMAEDetector",
-    "RCMAEPretrainer",
     "SoundEventDetector",
     "fit_score_by_machine_type",
     "make_id_embedder",
     "make_paper_detector",
     "make_rcmae_finetune_net",
-    "make_rcmae_net",
 ]
 
 __getattr__, __dir__ = lazy_exports(
@@ -40,11 +38,9 @@ __getattr__, __dir__ = lazy_exports(
         "IDClassifierDetector": "sklasd.detectors._id_classifier",
         "OutlierClassifierDetector": "sklasd.detectors._outlier_classifier",
         "RCMAEDetector": "sklasd.detectors._rcmae",
-        "RCMAEPretrainer": "sklasd.detectors._rcmae",
         "SoundEventDetector": "sklasd.detectors._sound_event",
         "fit_score_by_machine_type": "sklasd.detectors._by_machine_type",
         "make_id_embedder": "sklasd.detectors._id_classifier",
         "make_rcmae_finetune_net": "sklasd.detectors._rcmae",
-        "make_rcmae_net": "sklasd.detectors._rcmae",
     },
 )

@@ -13,6 +13,7 @@ from sklearn.utils.validation import _num_samples
 
 from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin, _pairs
+from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.nn import (
     TDNN,
@@ -24,7 +25,7 @@ from sklasd.nn import (
     SubclusterAdaCosLoss,
 )
 from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils import check_clips, check_metadata_array
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
@@ -69,7 +70,7 @@ def make_id_embedder(
 ) -> NetEmbedder:
     """The default embedder of :class:`IDClassifierDetector`, to adjust and pass on.
 
-    A :class:`~sklasd.training.NetEmbedder` (64-frame crops, the other defaults of
+    A :class:`~sklasd.embedders.NetEmbedder` (64-frame crops, the other defaults of
     NetEmbedder) around ``ClassifierNet(<network>, criterion=<loss>,
     module__head=<the loss's head>, max_epochs=40, **net_params)``. The named
     networks come in their CPU-sized variant, ``module__width_mult=0.5`` (and
@@ -93,7 +94,7 @@ def make_id_embedder(
     8 sections), ``"+attribute"`` an auxiliary classification of the ``attributes``
     metadata from the embedding (``attribute_weight=1.0``; one head over the
     attribute labels of the machine type, see
-    :class:`~sklasd.training.NetEmbedder`): total loss = classification +
+    :class:`~sklasd.embedders.NetEmbedder`): total loss = classification +
     triplet + attribute. Tune the weights as ``net__triplet_weight`` and
     ``net__attribute_weight``.
 
@@ -177,8 +178,8 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
 
     ``fit`` runs ``features`` (log-mel spectrograms; the metadata that the
     features request in ``fit`` is passed on, e.g. the sections that a
-    :class:`~sklasd.features.Tgram` learns from), trains ``embedder`` (a
-    :class:`~sklasd.training.NetEmbedder`: random crops, averaging over crops at
+    :class:`~sklasd.embedders.Tgram` learns from), trains ``embedder`` (a
+    :class:`~sklasd.embedders.NetEmbedder`: random crops, averaging over crops at
     inference) on the features with each clip's class, and, for the embedding
     modes, fits a scorer step of :mod:`sklasd.scoring` on the embeddings of the
     training clips. The same method as a pipeline is
@@ -300,7 +301,7 @@ default="cosine"
     See Also
     --------
     make_id_embedder : The default embedder, to adjust.
-    sklasd.training.NetEmbedder : The trained network, as a transformer.
+    sklasd.embedders.NetEmbedder : The trained network, as a transformer.
     sklasd.scoring.CosineScorer : Scorer step of the default ``scoring``.
     fit_score_by_machine_type : Fit and score a DCASE dataset type by type.
 
@@ -312,7 +313,8 @@ default="cosine"
     >>> from sklasd.detectors import IDClassifierDetector
     >>> from sklasd.features import LogMel
     >>> from sklasd.nn import MobileNetV3IDNet
-    >>> from sklasd.training import ClassifierNet, NetEmbedder
+    >>> from sklasd.embedders import NetEmbedder
+    >>> from sklasd.training import ClassifierNet
     >>> X, meta = make_machine_sounds(machine_types="fan", n_train=8, n_test=4,
     ...                               duration=1.0, random_state=0)
     >>> train = (meta["split"] == "train").to_numpy()

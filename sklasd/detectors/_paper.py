@@ -10,21 +10,10 @@ from skorch.callbacks import LRScheduler
 from sklasd.detectors._centroid_bce import CentroidBCEDetector
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
 from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
-from sklasd.detectors._rcmae import (
-    RCMAEDetector,
-    RCMAEPretrainer,
-    make_rcmae_finetune_net,
-    make_rcmae_net,
-)
+from sklasd.detectors._rcmae import RCMAEDetector, make_rcmae_finetune_net
 from sklasd.detectors._sound_event import SoundEventDetector
-from sklasd.features import (
-    FACTORY_NOISE_PROMPTS,
-    AudioLDMAugmenter,
-    LogMel,
-    StackFeatures,
-    Tgram,
-    Wav2Vec,
-)
+from sklasd.embedders import RCMAEPretrainer, Tgram, Wav2Vec, make_rcmae_net
+from sklasd.features import FACTORY_NOISE_PROMPTS, AudioLDMAugmenter, LogMel, StackFeatures
 from sklasd.nn import CENTROID_ALPHA, MobileNetV2
 from sklasd.training import ClassifierNet
 

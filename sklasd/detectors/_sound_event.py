@@ -11,9 +11,10 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from sklasd.base import BaseDetector
 from sklasd.detectors._id_classifier import _SCORERS, IDClassifierDetector
+from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.nn import CrossEntropyLoss, MobileNetV2, MultiLabelBCELoss, ShallowViT
-from sklasd.training import ClassifierNet, EventMixing, NetEmbedder
+from sklasd.training import ClassifierNet, EventMixing
 
 __all__ = ["SoundEventDetector"]
 

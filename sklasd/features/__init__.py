@@ -1,4 +1,4 @@
-"""Feature transformers: log-mel spectrograms, Tgram, wav2vec 2.0, stacking and pooling."""
+"""Feature transformers: log-mel spectrograms, waveform frames, stacking, pooling, augmenters."""
 
 from sklasd.features._augment import (
     FACTORY_NOISE_PROMPTS,
@@ -14,8 +14,6 @@ from sklasd.features._augment import (
 from sklasd.features._logmel import LogMel
 from sklasd.features._pooling import TimePooling
 from sklasd.features._stack import StackFeatures
-from sklasd.features._tgram import Tgram
-from sklasd.features._wav2vec import Wav2Vec
 from sklasd.features._waveform import WaveformFrames, waveform_frames
 
 __all__ = [
@@ -28,11 +26,9 @@ __all__ = [
     "LogMel",
     "NoiseMix",
     "StackFeatures",
-    "Tgram",
     "TimeMask",
     "TimePooling",
     "TimeShift",
-    "Wav2Vec",
     "WaveformFrames",
     "waveform_frames",
 ]

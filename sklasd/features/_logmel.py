@@ -15,13 +15,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from sklasd.features._waveform import _ClipsTransformer
-from sklasd.nn import log_mel_spectrogram
+from sklasd.signal import AMIN, log_mel_spectrogram
 from sklasd.utils import check_clips
 
 __all__ = ["LogMel"]
 
-# Floor of the power before the logarithm, as librosa.power_to_db's default amin.
-_AMIN = 1e-10
 # The torch backend transforms blocks of at most this many samples (at least one
 # clip): on CPU, blocks that stay in cache run faster than whole batches (measured
 # on 10 s clips: one clip per block ran 1.7 times faster than 8).
@@ -83,7 +81,7 @@ def _logmel_librosa(
         power=power,
     )
     return np.stack(
-        [librosa.power_to_db(clip, ref=1.0, amin=_AMIN, top_db=top_db) for clip in spec]
+        [librosa.power_to_db(clip, ref=1.0, amin=AMIN, top_db=top_db) for clip in spec]
     ).astype(np.float32, copy=False)
 
 

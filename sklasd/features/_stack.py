@@ -18,8 +18,6 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
 from sklasd.base import VersionStampMixin
-from sklasd.features._logmel import LogMel
-from sklasd.features._tgram import Tgram
 from sklasd.features._waveform import ArrayOutputMixin
 from sklasd.utils import check_clips
 
@@ -43,7 +41,7 @@ class StackFeatures(ArrayOutputMixin, VersionStampMixin, TransformerMixin, _Base
     the clips to features of shape (n_clips, C_i, F, T); this meta-transformer
     fits each one (a clone) on the clips, checks that they agree on (F, T) and
     concatenates their outputs along the channel axis, giving (n_clips,
-    sum C_i, F, T) for :class:`~sklasd.training.NetEmbedder` and the like.
+    sum C_i, F, T) for :class:`~sklasd.embedders.NetEmbedder` and the like.
 
     As in :class:`sklearn.pipeline.FeatureUnion`, the transformers are
     parameters: ``get_params``/``set_params`` reach their parameters as
@@ -54,11 +52,11 @@ class StackFeatures(ArrayOutputMixin, VersionStampMixin, TransformerMixin, _Base
     **Metadata.** With metadata routing enabled
     (``sklearn.set_config(enable_metadata_routing=True)``) metadata such as
     ``section`` reaches the ``fit`` of each transformer that requests it
-    (:class:`Tgram` and :class:`Wav2Vec` request ``section`` and
-    ``attributes``; Wav2Vec uses them only to fine-tune), as FeatureUnion
-    routes it; ``transform`` takes no metadata. Without routing, each
-    transformer gets the metadata its ``fit`` requests by default; metadata
-    that no transformer requests raises a TypeError.
+    (:class:`~sklasd.embedders.Tgram` and :class:`~sklasd.embedders.Wav2Vec`
+    request ``section`` and ``attributes``; Wav2Vec uses them only to
+    fine-tune), as FeatureUnion routes it; ``transform`` takes no metadata.
+    Without routing, each transformer gets the metadata its ``fit`` requests
+    by default; metadata that no transformer requests raises a TypeError.
 
     **Checks.** Transformers with an ``sr`` parameter must agree on it (they
     all read the same waveform rows), and the outputs must be 4-D and agree on
@@ -67,11 +65,11 @@ class StackFeatures(ArrayOutputMixin, VersionStampMixin, TransformerMixin, _Base
 
     Parameters
     ----------
-    transformer_list : list of (str, transformer or "drop") tuples, default=None
-        The named feature transformers, in channel order. Names must be unique,
-        contain no ``__`` and differ from ``transformer_list``. None means
-        ``[("logmel", LogMel()), ("tgram", Tgram())]``, the two channels of
-        STgram.
+    transformer_list : list of (str, transformer or "drop") tuples
+        The named feature transformers, in channel order, e.g.
+        ``[("logmel", LogMel()), ("tgram", Tgram())]`` for the two channels of
+        STgram. Names must be unique, contain no ``__`` and differ from
+        ``transformer_list``.
 
     Attributes
     ----------
@@ -82,7 +80,7 @@ class StackFeatures(ArrayOutputMixin, VersionStampMixin, TransformerMixin, _Base
 
     See Also
     --------
-    LogMel, Tgram, Wav2Vec : The features of the paper.
+    LogMel, sklasd.embedders.Tgram, sklasd.embedders.Wav2Vec : The features of the paper.
     sklearn.pipeline.FeatureUnion : The same composition for 2-D features.
 
     Examples
@@ -107,9 +105,9 @@ but the transformers give a: (16, 32), b: (8, 32); give them the same number of 
 and the same hop_length.
     """
 
-    _parameter_constraints: ClassVar[dict] = {"transformer_list": [list, None]}
+    _parameter_constraints: ClassVar[dict] = {"transformer_list": [list]}
 
-    def __init__(self, *, transformer_list=None):
+    def __init__(self, *, transformer_list):
         self.transformer_list = transformer_list
 
     def get_params(self, deep: bool = True) -> dict:
@@ -149,8 +147,6 @@ and the same hop_length.
 
     def _entries(self) -> list[tuple[str, Any]]:
         """The (name, transformer) entries, "drop" included, checked."""
-        if self.transformer_list is None:
-            return [("logmel", LogMel()), ("tgram", Tgram())]
         entries = []
         for entry in self.transformer_list:
             if not isinstance(entry, tuple) or len(entry) != 2 or not isinstance(entry[0], str):

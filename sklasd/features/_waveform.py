@@ -162,7 +162,7 @@ class WaveformFrames(_ClipsTransformer):
     """Raw waveforms cut into blocks of ``hop_length`` samples, shaped like a spectrogram.
 
     The input of networks that learn from the waveform inside
-    :class:`~sklasd.training.NetEmbedder`, such as :class:`~sklasd.nn.STgramNet`
+    :class:`~sklasd.embedders.NetEmbedder`, such as :class:`~sklasd.nn.STgramNet`
     (STgram-MFN trained end to end): each clip becomes an array of shape
     (1, hop_length, n_samples // hop_length) (see :func:`waveform_frames`), so
     the embedder's crops of ``n_frames`` along the last axis are waveform crops
@@ -192,7 +192,7 @@ class WaveformFrames(_ClipsTransformer):
     See Also
     --------
     sklasd.nn.STgramNet : The end-to-end STgram network that takes these blocks.
-    Tgram : A Tgram front end trained on its own, as a feature transformer.
+    sklasd.embedders.Tgram : A Tgram front end trained on its own, as a feature transformer.
 
     Examples
     --------

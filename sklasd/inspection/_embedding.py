@@ -84,7 +84,7 @@ class EmbeddingDisplay:
     See Also
     --------
     sklearn.manifold.TSNE : The default map.
-    sklasd.training.NetEmbedder : Embeddings of a trained network.
+    sklasd.embedders.NetEmbedder : Embeddings of a trained network.
     ASDRocCurveDisplay : ROC curves per section and domain.
 
     Examples
@@ -278,7 +278,7 @@ class EmbeddingDisplay:
         ----------
         estimator : transformer
             Fitted transformer from clips to embeddings: the feature steps of a detector
-            pipeline (``pipe[:-1]``), a :class:`~sklasd.training.NetEmbedder` on features,
+            pipeline (``pipe[:-1]``), a :class:`~sklasd.embedders.NetEmbedder` on features,
             or, for an :class:`~sklasd.detectors.IDClassifierDetector`,
             ``make_pipeline(detector.features_, detector.embedder_)``.
         X : array-like or sequence

@@ -47,7 +47,7 @@ from sklasd.nn._ssl_losses import (
     VarianceCovarianceLoss,
     masked_mse,
 )
-from sklasd.nn._stgram import STgramNet, log_mel_spectrogram
+from sklasd.nn._stgram import STgramNet
 from sklasd.nn._tdnn import TDNN, TDNN_FRAME_LAYERS, TDNNRow
 from sklasd.nn._tgram import TgramNet
 from sklasd.nn._vit import (
@@ -116,7 +116,6 @@ __all__ = [
     "combine_stages",
     "feature_exchange",
     "load_pretrained_weights",
-    "log_mel_spectrogram",
     "masked_mse",
     "mixup",
     "patchify",

@@ -11,7 +11,8 @@ from torch import nn
 
 from sklasd.nn._layers import CosineHead, _check_int, _check_real
 from sklasd.nn._mobilenetv3 import MobileNetV3IDNet
-from sklasd.nn._stgram import _block_waveforms, _check_block_input, log_mel_spectrogram
+from sklasd.nn._stgram import _block_waveforms, _check_block_input
+from sklasd.signal import log_mel_spectrogram
 
 __all__ = ["DualBranchNet", "SpectrumBranch"]
 
@@ -130,7 +131,7 @@ class DualBranchNet(nn.Module):
 
     The front end of the best DCASE 2022 to 2024 anomalous sound detection
     systems (Wilkinghoff's): from each waveform crop,
-    branch 1 computes a log-mel spectrogram (:func:`log_mel_spectrogram`, the
+    branch 1 computes a log-mel spectrogram (:func:`~sklasd.signal.log_mel_spectrogram`, the
     computation of :class:`sklasd.features.LogMel`) and embeds it with a 2-D
     CNN (``backbone``, any network of :mod:`sklasd.nn`); branch 2 embeds the
     magnitude of the FFT of the whole crop with a 1-D CNN
@@ -143,7 +144,7 @@ class DualBranchNet(nn.Module):
         -> concatenated embedding (B, backbone dim + spectrum_dim) -> head
 
     **Input.** As :class:`STgramNet`: the waveform blocks of
-    :class:`sklasd.features.WaveformFrames`, so that :class:`sklasd.training.NetEmbedder`
+    :class:`sklasd.features.WaveformFrames`, so that :class:`sklasd.embedders.NetEmbedder`
     crops waveforms; ``input_size`` is (hop_length, k) of its crops. The
     spectrum is that of the crop: to give it the whole clip, as Wilkinghoff,
     train on crops as long as the clips (``NetEmbedder(n_frames=<blocks per

@@ -40,7 +40,7 @@ def mixup(
     Wilkinghoff's systems mix waveforms with ``prob=0.5`` and ``alpha=1``
     (``lambda`` uniform). Draws come from torch's CPU generator, in a fixed
     order (partners, ``lambda``, then which items are mixed), so that a seeded
-    generator (e.g. :class:`~sklasd.training.NetEmbedder` seeds it per epoch
+    generator (e.g. :class:`~sklasd.embedders.NetEmbedder` seeds it per epoch
     from its ``random_state``) repeats them.
 
     Parameters

@@ -583,7 +583,7 @@ dropout, pooling, input_norm
     See Also
     --------
     sklasd.nn.RCMAELoss : The pre-training loss on this network's output.
-    sklasd.training.RCMAEPretrainer : Pre-trains it on clips.
+    sklasd.embedders.RCMAEPretrainer : Pre-trains it on clips.
 
     Examples
     --------

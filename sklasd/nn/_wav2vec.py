@@ -52,9 +52,9 @@ def wav2vec_hidden(model: nn.Module, waves: torch.Tensor) -> torch.Tensor:
 class Wav2VecClassifier(nn.Module):
     """A wav2vec 2.0 model with a linear head, fine-tuning its top layers on waveform crops.
 
-    The fine-tuning network of :class:`sklasd.features.Wav2Vec` with
+    The fine-tuning network of :class:`sklasd.embedders.Wav2Vec` with
     ``fine_tune=True``, in the interface of :mod:`sklasd.nn`'s networks for
-    :class:`sklasd.training.NetEmbedder`: the input is waveform crops at 16 kHz
+    :class:`sklasd.embedders.NetEmbedder`: the input is waveform crops at 16 kHz
     cut into blocks (batch, 1, block_length, k) as
     :func:`sklasd.features.waveform_frames` cuts them; :meth:`embed` is the
     time average of the model's last hidden state (:func:`wav2vec_hidden`) and
@@ -87,7 +87,7 @@ class Wav2VecClassifier(nn.Module):
 
     See Also
     --------
-    sklasd.features.Wav2Vec : The transformer that fine-tunes with it.
+    sklasd.embedders.Wav2Vec : The transformer that fine-tunes with it.
 
     Examples
     --------

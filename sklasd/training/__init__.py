@@ -1,16 +1,15 @@
 """Training networks as scikit-learn estimators, on skorch.
 
-:class:`NetEmbedder` trains a network to tell sections (or attributes) apart on
-random crops of spectrogram-like features and exposes embeddings and class
-probabilities averaged over crops; :class:`ClassifierNet` is the skorch net it
-trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output).
+:class:`ClassifierNet` is the skorch net that the embedders of :mod:`sklasd.embedders`
+train (optimizer, SGDR schedule, mixed precision, checkpoints, progress output);
+:class:`BinaryNet` the one of the binary per-section detectors. The crop datasets,
+batch samplers and callbacks here feed them.
 """
 
 from sklasd.training._accelerate import AcceleratedClassifierNet
 from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._callbacks import SeedEpochs
 from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
-from sklasd.training._embedder import NetEmbedder
 from sklasd.training._event_mixing import EventMixing
 from sklasd.training._net import ClassifierNet, WarmRestarts
 from sklasd.training._rcmae import InitEncoder, PairedCrops
@@ -22,7 +21,6 @@ __all__ = [
     "ClassifierNet",
     "EventMixing",
     "InitEncoder",
-    "NetEmbedder",
     "PairedCrops",
     "RandomCrops",
     "RatioBatchSampler",

@@ -18,8 +18,8 @@ class AcceleratedClassifierNet(AccelerateMixin, ClassifierNet):
     same net trains on one CPU, one GPU, several GPUs of a machine or several
     machines (data parallel), with the accelerator's mixed precision and gradient
     accumulation. Pass it wherever a ``ClassifierNet`` goes, e.g. as the ``net`` of
-    :class:`NetEmbedder`, and launch the script with ``accelerate launch`` (see the
-    distributed training page of the documentation).
+    :class:`~sklasd.embedders.NetEmbedder`, and launch the script with
+    ``accelerate launch`` (see the distributed training page of the documentation).
 
     Unlike skorch's mixin alone, a trained net pickles: after training the optimizer
     and the LR scheduler are unwrapped as well as the module and criterion (skorch
@@ -60,7 +60,8 @@ class AcceleratedClassifierNet(AccelerateMixin, ClassifierNet):
     >>> import numpy as np
     >>> from accelerate import Accelerator
     >>> from sklasd.nn import TDNN
-    >>> from sklasd.training import AcceleratedClassifierNet, NetEmbedder
+    >>> from sklasd.embedders import NetEmbedder
+    >>> from sklasd.training import AcceleratedClassifierNet
     >>> X = np.random.default_rng(0).normal(size=(16, 1, 8, 32)).astype(np.float32)
     >>> net = AcceleratedClassifierNet(
     ...     TDNN, accelerator=Accelerator(cpu=True), max_epochs=2, batch_size=8,

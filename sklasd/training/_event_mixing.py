@@ -33,7 +33,7 @@ class EventMixing:
     ``10 log10(10^(a/10) + 10^(b/10))``, the log-mel of the sum of two
     uncorrelated sounds; ``scale="linear"`` adds the values.
 
-    Random draws use torch's global generator, which :class:`NetEmbedder`
+    Random draws use torch's global generator, which :class:`~sklasd.embedders.NetEmbedder`
     forks and seeds per epoch from its ``random_state``, so mixtures are
     repeatable and the caller's random state is left alone.
 

@@ -79,7 +79,7 @@ class ClassifierNet(NeuralNetClassifier):
     """skorch classifier for networks with an ``embed`` method, trained on crops.
 
     A :class:`skorch.NeuralNetClassifier` with the defaults and hooks that
-    :class:`NetEmbedder` builds on; use it as the ``net`` of an embedder (which
+    :class:`~sklasd.embedders.NetEmbedder` builds on; use it as the ``net`` of an embedder (which
     sets the module's ``n_classes``, ``in_channels`` and ``input_size`` from the
     data and trains it on :class:`RandomCrops`).
 
@@ -124,7 +124,7 @@ class ClassifierNet(NeuralNetClassifier):
       (total loss = criterion + ``triplet_weight`` x batch-hard triplet loss +
       ``attribute_weight`` x attribute loss). Targets are then 2-D, the class
       in the first column and the attribute class of each head (-1: missing)
-      in the others, as :class:`NetEmbedder` builds them. With
+      in the others, as :class:`~sklasd.embedders.NetEmbedder` builds them. With
       ``triplet_weight > 0`` training batches come from a
       :class:`SectionBalancedBatchSampler`: ``n_clips_per_class`` clips (K) of
       each of ``batch_size // n_clips_per_class`` classes (P, at least 2 and at
@@ -154,7 +154,7 @@ class ClassifierNet(NeuralNetClassifier):
       ``3 n_classes`` classes (``featex_criterion_``) learns whether the halves
       belong together; the loss is the criterion's plus that one's. Draws of
       mixup and feature exchange use torch's generator, which
-      :class:`NetEmbedder` seeds per epoch from its ``random_state``;
+      :class:`~sklasd.embedders.NetEmbedder` seeds per epoch from its ``random_state``;
     - :meth:`embed` gives the module's embeddings;
     - a net trained on CUDA unpickles on a machine without CUDA, callbacks
       included (skorch maps the module, criterion and optimizer to the CPU but
@@ -177,7 +177,8 @@ class ClassifierNet(NeuralNetClassifier):
         Crops per batch, in training and inference.
     train_split : callable or None, default=None
         skorch's internal validation split; None trains on all clips.
-        :class:`NetEmbedder` sets a stratified split when ``early_stopping=True``.
+        :class:`~sklasd.embedders.NetEmbedder` sets a stratified split when
+        ``early_stopping=True``.
     amp : bool, default=False
         Mixed precision (bfloat16 autocast). On CPUs without bfloat16 units it is
         slower than float32.
@@ -194,7 +195,7 @@ class ClassifierNet(NeuralNetClassifier):
         of the attribute heads; 0 leaves it out (and the heads).
     n_attribute_classes : sequence of int, default=()
         Classes of each attribute head, needed when ``attribute_weight > 0``;
-        :class:`NetEmbedder` sets it from the ``attributes`` metadata.
+        :class:`~sklasd.embedders.NetEmbedder` sets it from the ``attributes`` metadata.
     n_clips_per_class : int, default=4
         K, the clips of each class in a training batch when
         ``triplet_weight > 0`` (>= 2).
@@ -228,7 +229,7 @@ class ClassifierNet(NeuralNetClassifier):
 
     See Also
     --------
-    NetEmbedder : The scikit-learn estimator that trains this net on sections.
+    sklasd.embedders.NetEmbedder : The scikit-learn estimator that trains this net on sections.
     skorch.NeuralNetClassifier : The parent class.
 
     Examples
@@ -571,7 +572,7 @@ class ClassifierNet(NeuralNetClassifier):
         from a :class:`SectionBalancedBatchSampler` instead (``batch_size``,
         ``shuffle`` and ``drop_last`` then do not apply), which draws each
         epoch's batches from torch's generator (seeded per epoch by
-        :class:`NetEmbedder`).
+        :class:`~sklasd.embedders.NetEmbedder`).
         """
         if not training:
             return super().get_iterator(dataset, training=False)

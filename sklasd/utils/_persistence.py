@@ -45,7 +45,7 @@ _COVERAGE = """\
 
     What it does not cover: anything holding a torch network, i.e. the network
     detectors (``IDClassifierDetector``, ``OutlierClassifierDetector``,
-    ``CentroidBCEDetector``), :class:`~sklasd.training.NetEmbedder` and the skorch
+    ``CentroidBCEDetector``), :class:`~sklasd.embedders.NetEmbedder` and the skorch
     nets. skorch keeps a network's module, optimizer and criterion as
     :func:`torch.save` bytes, which are themselves a pickle, so no loader can open
     them without running pickle. Save those with :func:`joblib.dump` and load them

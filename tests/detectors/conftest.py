@@ -6,9 +6,10 @@ from torch import nn
 
 from sklasd.datasets import make_machine_sounds
 from sklasd.detectors import IDClassifierDetector
+from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.nn import CosineHead
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 
 N_MELS = 32
 N_FRAMES = 8

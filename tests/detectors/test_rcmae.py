@@ -10,12 +10,8 @@ import torch
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import GridSearchCV
 
-from sklasd.detectors import (
-    RCMAEDetector,
-    RCMAEPretrainer,
-    make_rcmae_finetune_net,
-    make_rcmae_net,
-)
+from sklasd.detectors import RCMAEDetector, make_rcmae_finetune_net
+from sklasd.embedders import RCMAEPretrainer, make_rcmae_net
 from sklasd.features import Gain, LogMel
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold

@@ -8,11 +8,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from torch import nn
 
-from sklasd.features import LogMel, StackFeatures, Tgram, Wav2Vec
+from sklasd.embedders import NetEmbedder, Tgram, Wav2Vec
+from sklasd.features import LogMel, StackFeatures
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
 from sklasd.scoring import CosineScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils.estimator_checks import parametrize_with_checks
 
 SR = 16000
@@ -146,12 +147,10 @@ def test_errors_name_the_transformers():
         StackFeatures(transformer_list=_two_logmels()).fit(X_nan)
 
 
-def test_default_is_logmel_and_tgram():
-    stack = StackFeatures()
-    assert [(name, type(t)) for name, t in stack._entries()] == [
-        ("logmel", LogMel),
-        ("tgram", Tgram),
-    ]
+def test_transformer_list_is_required_and_routes_what_its_transformers_request():
+    with pytest.raises(TypeError, match="transformer_list"):
+        StackFeatures()
+    stack = StackFeatures(transformer_list=[("logmel", LogMel()), ("tgram", Tgram())])
     assert stack.get_metadata_routing().consumes("fit", ["section", "domain"]) == {"section"}
 
 

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from sklasd.embedders import NetEmbedder
 from sklasd.features import WaveformFrames
 from sklasd.nn import TDNN, AdaProjLoss, DualBranchNet, SpectrumBranch
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 
 SMALL = {
     "n_mels": 16,

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from sklasd.embedders import NetEmbedder
 from sklasd.nn import TDNN
-from sklasd.training import AcceleratedClassifierNet, NetEmbedder
+from sklasd.training import AcceleratedClassifierNet
 
 accelerate = pytest.importorskip("accelerate")
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from sklasd.embedders import NetEmbedder
 from sklasd.nn import MultiLabelBCELoss
-from sklasd.training import ClassifierNet, EventMixing, NetEmbedder
+from sklasd.training import ClassifierNet, EventMixing
 
 
 def batch_of(classes, value=-20.0):

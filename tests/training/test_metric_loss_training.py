@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from skorch.callbacks import Callback
 
+from sklasd.embedders import NetEmbedder
 from sklasd.nn import (
     TDNN,
     ArcFaceLoss,
@@ -17,7 +18,7 @@ from sklasd.nn import (
     MobileNetV3IDNet,
 )
 from sklasd.nn._multitask import MultiTaskOutputs
-from sklasd.training import ClassifierNet, NetEmbedder, RandomCrops
+from sklasd.training import ClassifierNet, RandomCrops
 
 NETWORKS = {
     "tdnn": (TDNN, {"module__width_mult": 0.05, "module__embedding_dim": 8}),

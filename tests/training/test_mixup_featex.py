@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from sklasd.embedders import NetEmbedder
 from sklasd.nn import (
     AdaProjLoss,
     ArcFaceLoss,
@@ -15,7 +16,7 @@ from sklasd.nn import (
     feature_exchange,
     mixup,
 )
-from sklasd.training import ClassifierNet, NetEmbedder, RandomCrops
+from sklasd.training import ClassifierNet, RandomCrops
 
 
 class LinearNet(nn.Module):

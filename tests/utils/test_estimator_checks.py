@@ -241,7 +241,8 @@ class TinyEmbeddingNet(torch.nn.Module):
 
 
 def test_cuda_saved_nets_are_found_and_load_on_the_cpu():
-    from sklasd.training import ClassifierNet, NetEmbedder
+    from sklasd.embedders import NetEmbedder
+    from sklasd.training import ClassifierNet
 
     features = np.random.default_rng(0).normal(size=(8, 1, 8, 12)).astype(np.float32)
     section = np.arange(8) % 2

@@ -16,11 +16,12 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skorch.callbacks import Callback
 from skorch.exceptions import DeviceWarning
 
+from sklasd.embedders import NetEmbedder
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
 from sklasd.nn import ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
 from sklasd.scoring import CosineScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils.estimator_checks import check_estimator
 
 

@@ -18,9 +18,10 @@ from sklearn.decomposition import PCA
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sklasd.embedders._net_embedder import NetEmbedder
 from sklasd.features._waveform import _ClipsTransformer, waveform_frames
 from sklasd.nn import Wav2VecClassifier, wav2vec_hidden
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils import check_clips, check_device, private_torch_rng, spawn_seeds
 
 __all__ = ["Wav2Vec"]
@@ -79,8 +80,8 @@ class Wav2Vec(_ClipsTransformer):
     The third feature of Wang, Du and Wang (APSIPA ASC 2022): the hidden
     states of a pre-trained wav2vec 2.0 model (transformers'
     :class:`~transformers.Wav2Vec2Model`), optionally fine-tuned on the
-    clips' sections, brought to the F x T shape of :class:`LogMel` so that the
-    two stack as channels (:class:`StackFeatures`)::
+    clips' sections, brought to the F x T shape of :class:`~sklasd.features.LogMel` so that the
+    two stack as channels (:class:`~sklasd.features.StackFeatures`)::
 
         clip at sr -> resampled to 16 kHz, standardised (zero mean, unit variance)
         -> model truncated to `layer` transformer layers: (J, hidden_size), 20 ms frames
@@ -111,7 +112,7 @@ class Wav2Vec(_ClipsTransformer):
     trained with cross-entropy to tell the sections (``target``) of the
     normal clips apart, for ``max_epochs`` epochs on random crops of
     ``n_frames * hop_length`` samples, in a
-    :class:`~sklasd.training.NetEmbedder` (the network is
+    :class:`~sklasd.embedders.NetEmbedder` (the network is
     :class:`~sklasd.nn.Wav2VecClassifier`; its feature encoder stays frozen
     and SpecAugment is off). The labels travel as metadata, requested by
     default; without fine-tuning they are ignored.
@@ -204,14 +205,15 @@ default="facebook/wav2vec2-base"
 
     See Also
     --------
-    LogMel, Tgram : The other features of the paper.
-    StackFeatures : Stack them as channels.
+    sklasd.features.LogMel, Tgram : The other features of the paper.
+    sklasd.features.StackFeatures : Stack them as channels.
 
     Examples
     --------
     >>> import numpy as np
     >>> from transformers import Wav2Vec2Config
-    >>> from sklasd.features import LogMel, Wav2Vec
+    >>> from sklasd.embedders import Wav2Vec
+    >>> from sklasd.features import LogMel
     >>> config = Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
     ...     intermediate_size=64, conv_dim=(16, 16), conv_stride=(5, 64),
     ...     conv_kernel=(10, 128), num_conv_pos_embeddings=16,

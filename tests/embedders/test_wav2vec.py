@@ -1,4 +1,4 @@
-"""Tests for sklasd.features.Wav2Vec on tiny randomly initialised wav2vec 2.0 models."""
+"""Tests for sklasd.embedders.Wav2Vec on tiny randomly initialised wav2vec 2.0 models."""
 
 import pickle
 import sys
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from sklasd.features import LogMel, Wav2Vec
+from sklasd.embedders import Wav2Vec
+from sklasd.features import LogMel
 from sklasd.nn import wav2vec_hidden
 from sklasd.utils.estimator_checks import parametrize_with_checks
 

@@ -11,9 +11,10 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from sklasd.embedders._net_embedder import NetEmbedder
 from sklasd.features._waveform import _ClipsTransformer, waveform_frames
 from sklasd.nn import TDNN, STgramNet
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 
 __all__ = ["Tgram"]
 
@@ -37,15 +38,15 @@ class Tgram(_ClipsTransformer):
     Conv1d over the raw waveform with window ``win_length`` and hop
     ``hop_length``, then convolution blocks) as a feature transformer: each
     clip becomes an array of shape (1, n_mels, T) with ``T = 1 + n_samples //
-    hop_length``, the frames of :class:`LogMel` with ``n_fft=win_length`` and
-    the same hop, so the two stack as channels (:class:`StackFeatures`).
+    hop_length``, the frames of :class:`~sklasd.features.LogMel` with ``n_fft=win_length`` and
+    the same hop, so the two stack as channels (:class:`~sklasd.features.StackFeatures`).
 
     **Fitting.** The Tgram is learned, not fixed: ``fit`` trains a TgramNet
     jointly with a small classifier head (a TDNN with one frame layer and
     statistics pooling) to tell the clips' sections (``target``) apart, with
     cross-entropy, on the normal clips; :meth:`transform` then outputs the
     trained TgramNet's features of whole clips. Training runs in a
-    :class:`~sklasd.training.NetEmbedder` on the clips cut into blocks of
+    :class:`~sklasd.embedders.NetEmbedder` on the clips cut into blocks of
     ``hop_length`` samples (:func:`waveform_frames`): every epoch takes one
     random crop of ``n_frames`` blocks per clip, which starts on a frame
     boundary, and the network is an :class:`~sklasd.nn.STgramNet` with
@@ -60,8 +61,8 @@ class Tgram(_ClipsTransformer):
     outputs. The output's scale is learned (it is not in dB as LogMel's is).
 
     **Trained inside a network instead.** STgram-MFN trains the TgramNet with
-    the classifier that uses it; for that, feed :class:`WaveformFrames` to a
-    :class:`~sklasd.training.NetEmbedder` whose module is
+    the classifier that uses it; for that, feed :class:`~sklasd.features.WaveformFrames` to a
+    :class:`~sklasd.embedders.NetEmbedder` whose module is
     :class:`~sklasd.nn.STgramNet` (log-mel and Tgram channels computed inside
     the network, trained end to end) instead of stacking a fitted Tgram.
 
@@ -93,7 +94,7 @@ class Tgram(_ClipsTransformer):
         Crops per training batch, and clips per batch of :meth:`transform`.
     target : {"section", "attributes", "section_attributes"}, default="section"
         The class labels the TgramNet learns to tell apart (see
-        :class:`~sklasd.training.NetEmbedder`).
+        :class:`~sklasd.embedders.NetEmbedder`).
     channel : "mix" or int, default="mix"
         For paths: "mix" averages all channels, an int selects that channel.
     duration : float or None, default=None
@@ -111,19 +112,20 @@ class Tgram(_ClipsTransformer):
 
     Attributes
     ----------
-    embedder_ : sklasd.training.NetEmbedder
+    embedder_ : sklasd.embedders.NetEmbedder
         The fitted embedder that trained the TgramNet.
 
     See Also
     --------
-    LogMel : The fixed spectral features it is aligned with.
-    StackFeatures : Stack LogMel, Tgram and Wav2Vec features as channels.
+    sklasd.features.LogMel : The fixed spectral features it is aligned with.
+    sklasd.features.StackFeatures : Stack LogMel, Tgram and Wav2Vec features as channels.
     sklasd.nn.STgramNet : Log-mel and Tgram trained end to end with the classifier.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from sklasd.features import LogMel, Tgram
+    >>> from sklasd.embedders import Tgram
+    >>> from sklasd.features import LogMel
     >>> rng = np.random.default_rng(0)
     >>> section = np.repeat([0, 1], 4)
     >>> X = rng.standard_normal((8, 8000)).astype(np.float32)

@@ -20,9 +20,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
 from sklasd.base import VersionStampMixin
-from sklasd.training._callbacks import SeedEpochs
-from sklasd.training._data import RandomCrops, SlidingCrops, check_features
-from sklasd.training._net import ClassifierNet
+from sklasd.training import ClassifierNet, RandomCrops, SeedEpochs, SlidingCrops, check_features
 from sklasd.utils import (
     check_device,
     check_labels,
@@ -50,10 +48,10 @@ class NetEmbedder(
     network learns, on normal clips only, to classify the clips of one machine
     type by section (machine ID) or by operating condition; a clip it cannot
     place well, or whose embedding lies far from its section's training
-    embeddings, is anomalous. This transformer trains a skorch :class:`ClassifierNet`
-    and maps clips to embeddings (:meth:`transform`) and to class probabilities
-    (:meth:`predict_proba`), for the scorer steps of :mod:`sklasd.scoring` or a
-    detector to score.
+    embeddings, is anomalous. This transformer trains a skorch
+    :class:`~sklasd.training.ClassifierNet` and maps clips to embeddings
+    (:meth:`transform`) and to class probabilities (:meth:`predict_proba`), for
+    the scorer steps of :mod:`sklasd.scoring` or a detector to score.
 
     **Targets.** The class labels travel as metadata (requested by default in
     ``fit``, so a Pipeline with metadata routing passes them on): ``target``
@@ -63,10 +61,10 @@ class NetEmbedder(
     labelled anomalous (``y == 1``) are left out of training.
 
     **Crops.** The net trains on one random crop of ``n_frames`` frames per
-    clip and epoch (:class:`RandomCrops`, redrawn every epoch from
+    clip and epoch (:class:`~sklasd.training.RandomCrops`, redrawn every epoch from
     ``random_state``). At inference every clip is cut into crops of ``n_frames``
     frames every ``inference_hop`` frames, the last one ending at the clip's end
-    (:class:`SlidingCrops`); :meth:`transform` returns the mean of the crops'
+    (:class:`~sklasd.training.SlidingCrops`); :meth:`transform` returns the mean of the crops'
     embeddings (not normalised: append
     :class:`~sklearn.preprocessing.Normalizer` for unit vectors) and
     :meth:`predict_proba` the mean of their class probabilities
@@ -83,7 +81,7 @@ class NetEmbedder(
     ``input_size=(n_bands, n_frames)`` from the data.
 
     **Triplet and attribute losses** (Wang, Du and Wang, APSIPA ASC 2022). A
-    net with ``triplet_weight > 0`` (:class:`ClassifierNet`) trains on batches of
+    net with ``triplet_weight > 0`` (:class:`~sklasd.training.ClassifierNet`) trains on batches of
     ``n_clips_per_class`` clips of each of several classes, with a batch-hard
     triplet loss on the embeddings added to its criterion. A net with
     ``attribute_weight > 0`` also classifies each clip's ``attributes`` (needed
@@ -188,7 +186,7 @@ class NetEmbedder(
 
     See Also
     --------
-    ClassifierNet : The skorch net and its training options.
+    sklasd.training.ClassifierNet : The skorch net and its training options.
     sklasd.features.LogMel : Features to feed in.
     sklasd.scoring.CosineScorer : Scores embeddings against their section's.
 
@@ -196,7 +194,8 @@ class NetEmbedder(
     --------
     >>> import numpy as np
     >>> import torch
-    >>> from sklasd.training import ClassifierNet, NetEmbedder
+    >>> from sklasd.embedders import NetEmbedder
+    >>> from sklasd.training import ClassifierNet
     >>> class Tiny(torch.nn.Module):
     ...     def __init__(self, *, n_classes=2, in_channels=1, embedding_dim=4,
     ...                  input_size=(8, 8), head="linear"):

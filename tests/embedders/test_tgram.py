@@ -1,4 +1,4 @@
-"""Tests for sklasd.features.Tgram, WaveformFrames and the end-to-end sklasd.nn.STgramNet."""
+"""Tests for sklasd.embedders.Tgram and the end-to-end sklasd.nn.STgramNet."""
 
 import numpy as np
 import pytest
@@ -8,10 +8,11 @@ import torch
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sklasd.features import LogMel, Tgram, WaveformFrames, waveform_frames
-from sklasd.nn import TDNN, STgramNet, log_mel_spectrogram
+from sklasd.embedders import NetEmbedder, Tgram
+from sklasd.features import LogMel, WaveformFrames, waveform_frames
+from sklasd.nn import TDNN, STgramNet
 from sklasd.scoring import CosineScorer
-from sklasd.training import ClassifierNet, NetEmbedder
+from sklasd.training import ClassifierNet
 from sklasd.utils.estimator_checks import parametrize_with_checks
 
 SR = 16000
@@ -36,7 +37,7 @@ def _metadata():
     return {"section": _clips()[1]}
 
 
-@parametrize_with_checks([(Tgram(**TINY), _waveforms, _metadata), (WaveformFrames(), _waveforms)])
+@parametrize_with_checks([(Tgram(**TINY), _waveforms, _metadata)])
 def test_sklasd_compatible(estimator, check):
     check(estimator)
 
@@ -96,26 +97,6 @@ def test_errors_name_the_problem():
     fitted = Tgram(**TINY, random_state=0).fit(X, section=section)
     with pytest.raises(ValueError, match="fewer than the 1024"):
         fitted.transform(X[:, :1000])
-
-
-def test_waveform_frames_layout():
-    waves = np.arange(2 * 10, dtype=np.float32).reshape(2, 10)
-    blocks = WaveformFrames(hop_length=4).fit_transform(waves)
-    assert blocks.shape == (2, 1, 4, 2)
-    np.testing.assert_array_equal(blocks[1, 0, :, 1], waves[1, 4:8])
-    np.testing.assert_array_equal(waveform_frames(waves, 4), blocks)
-
-
-def test_log_mel_spectrogram_equals_logmel():
-    X, _ = _clips()
-    logmel = LogMel(n_mels=16).fit(X)
-    spec = log_mel_spectrogram(
-        torch.from_numpy(X).double(),
-        torch.from_numpy(logmel.mel_basis_),
-        n_fft=1024,
-        hop_length=512,
-    )
-    np.testing.assert_allclose(spec.numpy(), logmel.transform(X)[:, 0], atol=1e-5)
 
 
 @pytest.mark.parametrize("log_mel", [True, False])
