@@ -1,4 +1,5 @@
-"""Clip metadata of DCASE Task 2 and MIMII folders, read from file and folder names."""
+"""DCASE Task 2 and MIMII folders: clip metadata read from file and folder names, and clips
+written in the DCASE layout."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ import functools
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import soundfile as sf
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from sklasd.exceptions import DatasetError
+from sklasd.utils import atomic_write
 
-__all__ = ["load_dcase"]
+__all__ = ["load_dcase", "write_dcase_folder"]
 
 LAYOUTS = ("auto", "dcase2020", "dcase2021+", "mimii")
 SPLITS = ("train", "test", "unsplit", "supplemental")
@@ -703,3 +708,207 @@ def _to_frame(records, *, with_snr, with_content):
         )
     frame = pd.DataFrame(columns)
     return frame.sort_values(["machine_type", "split", "path"], kind="stable", ignore_index=True)
+
+
+_NAME_COLUMNS = ("machine_type", "section", "domain", "split", "label", "attributes")
+
+
+def _file_names(frame: pd.DataFrame, naming: str) -> list[str]:
+    """Relative file names (``<machine_type>/<split>/<name>.wav``) of the frame's rows."""
+    missing = [c for c in _NAME_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"frame lacks the column(s) {missing} needed to name the files.")
+    allowed = {"domain": ("source", "target"), "split": ("train", "test"), "label": (0, 1)}
+    for column, values in allowed.items():
+        bad = frame.index[~frame[column].isin(values).to_numpy(dtype=bool)]
+        if len(bad):
+            raise ValueError(
+                f"frame[{column!r}] must be one of {list(values)} to name a file; row "
+                f"{bad[0]!r} has {frame.at[bad[0], column]!r}."
+            )
+    for column in ("machine_type", "attributes"):
+        text = frame[column].fillna("").astype(str)
+        bad = frame.index[text.str.contains(r"[/\\\s]", regex=True).to_numpy(dtype=bool)]
+        if column == "machine_type":
+            bad = bad.union(frame.index[(text == "").to_numpy()])
+        if len(bad):
+            raise ValueError(
+                f"frame[{column!r}] of row {bad[0]!r} is {frame.at[bad[0], column]!r}, which "
+                "cannot be part of a file name (empty, or with a separator or blank)."
+            )
+    section = pd.to_numeric(frame["section"], errors="coerce")
+    bad = frame.index[
+        ~(section.notna() & (section >= 0) & (section % 1 == 0)).to_numpy(dtype=bool)
+    ]
+    if len(bad):
+        raise ValueError(
+            f"frame['section'] must hold non-negative integers; row {bad[0]!r} has "
+            f"{frame.at[bad[0], 'section']!r}."
+        )
+    if naming == "dcase2020" and (frame["domain"] == "target").any():
+        row = frame.index[(frame["domain"] == "target").to_numpy()][0]
+        raise ValueError(
+            f"naming='dcase2020' cannot store the domain, but row {row!r} is a target-domain "
+            "clip; use naming='dcase2022'."
+        )
+
+    keys = ["machine_type", "section", "split", "label"]
+    if naming == "dcase2022":
+        keys.insert(2, "domain")
+    table = frame[keys].assign(section=section.astype(np.int64))
+    index = table.groupby(keys, sort=False).cumcount().to_numpy()
+    attributes = frame["attributes"].fillna("").astype(str).to_numpy()
+    names = []
+    for i, (machine_type, sec, *rest) in enumerate(table.itertuples(index=False)):
+        state = "anomaly" if rest[-1] == 1 else "normal"
+        split = rest[-2]
+        if naming == "dcase2022":
+            tail = f"_{attributes[i]}" if attributes[i] else ""
+            name = f"section_{sec:02d}_{rest[0]}_{split}_{state}_{index[i]:04d}{tail}.wav"
+        else:
+            name = f"{state}_id_{sec:02d}_{index[i]:08d}.wav"
+        names.append(f"{machine_type}/{split}/{name}")
+    return names
+
+
+def _iter_clips(X) -> Iterator[np.ndarray]:
+    """Clips one by one from a 2-D array or an iterable of clips / 2-D chunks."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_clips, n_samples), got shape {X.shape}.")
+        yield from X
+        return
+    for item in X:
+        item = np.asarray(item)
+        if item.ndim == 1:
+            yield item
+        elif item.ndim == 2:
+            yield from item
+        else:
+            raise ValueError(f"X yields an array of shape {item.shape}; expected 1-D or 2-D.")
+
+
+@validate_params(
+    {
+        "root": [str, os.PathLike],
+        "X": ["array-like", Iterable],
+        "frame": [pd.DataFrame],
+        "sr": [Interval(Integral, 1, None, closed="left")],
+        "naming": [StrOptions({"dcase2022", "dcase2020"})],
+        "subtype": [StrOptions({"PCM_16", "PCM_24", "FLOAT"})],
+        "overwrite": ["boolean"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def write_dcase_folder(
+    root: str | os.PathLike,
+    X: np.ndarray | Iterable[np.ndarray],
+    frame: pd.DataFrame,
+    *,
+    sr: int = 16000,
+    naming: str = "dcase2022",
+    subtype: str = "PCM_16",
+    overwrite: bool = False,
+) -> pd.DataFrame:
+    """Write clips as WAV files in the DCASE Task 2 folder layout.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder to write into (created if needed); files go to
+        ``<root>/<machine_type>/<split>/``.
+    X : array-like of shape (n_clips, n_samples), or iterable of arrays
+        The waveforms in frame order, in [-1, 1] for PCM subtypes. Instead of one
+        array, an iterable of 1-D clips or 2-D chunks (such as the generator
+        :func:`make_machine_sounds` returns with ``chunk_size``) is written as it
+        comes, holding only one chunk in memory.
+    frame : pandas.DataFrame of n_clips rows
+        Metadata of the shared contract; the columns ``machine_type``,
+        ``section`` (non-negative int), ``domain`` ("source"/"target"),
+        ``split`` ("train"/"test"), ``label`` (0/1, no missing values) and
+        ``attributes`` (str, "" for none) name the files.
+    sr : int, default=16000
+        Sample rate written into the files.
+    naming : {"dcase2022", "dcase2020"}, default="dcase2022"
+        File-name scheme. "dcase2022" (DCASE 2021-2025):
+        ``section_XX_<domain>_<split>_<normal|anomaly>_NNNN[_<attributes>].wav``,
+        NNNN counting within (machine type, section, domain, split, label).
+        "dcase2020": ``<normal|anomaly>_id_XX_NNNNNNNN.wav``, NNNNNNNN counting
+        within (machine type, section, split, label); it has no place for the
+        domain (target-domain rows raise an error) nor the attributes (dropped).
+    subtype : {"PCM_16", "PCM_24", "FLOAT"}, default="PCM_16"
+        Sample format. "PCM_16" is what the DCASE data sets ship; it quantises
+        to steps of 1/32768. "FLOAT" stores float32 losslessly.
+    overwrite : bool, default=False
+        Whether existing files of the same names may be replaced.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy of ``frame`` (same index and columns) with ``path`` set to the
+        written files (str, under ``root`` as given).
+
+    Raises
+    ------
+    ValueError
+        If a row cannot be named (the message names the row and value), the
+        number of clips differs from the number of rows, a clip is not 1-D or
+        holds NaN/infinity, or (PCM) a sample lies outside [-1, 1]. With an
+        iterable ``X``, files before the offending clip are already written.
+    FileExistsError
+        If a target file exists and ``overwrite`` is False (checked before
+        anything is written).
+
+    See Also
+    --------
+    make_machine_sounds : Synthetic clips with a frame to write.
+    load_dcase : Read such a folder back into a frame.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklasd.datasets import make_machine_sounds, write_dcase_folder
+    >>> X, frame = make_machine_sounds(
+    ...     machine_types="valve", n_sections=1, n_train=2, n_train_target=1, n_test=2,
+    ...     duration=0.5, random_state=0)
+    >>> with tempfile.TemporaryDirectory() as root:
+    ...     written = write_dcase_folder(root, X, frame)
+    ...     names = [Path(p).relative_to(root).as_posix() for p in written["path"]]
+    >>> print("\\n".join(names[:3]))
+    valve/train/section_00_source_train_normal_0000_spd_100_load_2_noise_pink.wav
+    valve/train/section_00_source_train_normal_0001_spd_90_load_1_noise_pink.wav
+    valve/train/section_00_target_train_normal_0000_spd_120_load_1_noise_pink.wav
+    """
+    names = _file_names(frame, naming)
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[0] != len(frame):
+        raise ValueError(f"X has {X.shape[0]} clips but frame has {len(frame)} rows.")
+    root = Path(root)
+    paths = [root / name for name in names]
+    if not overwrite:
+        existing = next((p for p in paths if p.exists()), None)
+        if existing is not None:
+            raise FileExistsError(
+                f"{existing} exists; pass overwrite=True to replace existing files."
+            )
+    pcm = subtype != "FLOAT"
+    count = 0
+    for count, clip in enumerate(_iter_clips(X), start=1):
+        if count > len(paths):
+            raise ValueError(f"X has more clips than frame has rows ({len(frame)}).")
+        row = frame.index[count - 1]
+        if clip.ndim != 1 or not np.all(np.isfinite(clip)):
+            raise ValueError(f"Clip of row {row!r} must be 1-D and finite.")
+        if pcm and clip.size and np.abs(clip).max() > 1:
+            raise ValueError(
+                f"Clip of row {row!r} exceeds [-1, 1] (peak {np.abs(clip).max():.3g}); "
+                f"{subtype} would clip it. Scale it down or use subtype='FLOAT'."
+            )
+        paths[count - 1].parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(paths[count - 1], "wb") as handle:
+            sf.write(handle, clip, sr, subtype=subtype, format="WAV")
+    if count != len(paths):
+        raise ValueError(f"X has {count} clips but frame has {len(frame)} rows.")
+    written = frame.copy()
+    written["path"] = pd.Series([str(p) for p in paths], index=frame.index, dtype=object)
+    return written

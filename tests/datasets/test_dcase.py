@@ -1,6 +1,8 @@
-"""Tests for sklasd.datasets.load_dcase on generated folders of every naming scheme."""
+"""Tests for sklasd.datasets.load_dcase on generated folders of every naming scheme, and for
+write_dcase_folder."""
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +10,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from sklasd.datasets import load_dcase
+from sklasd.datasets import load_dcase, make_machine_sounds, write_dcase_folder
 from sklasd.features import LogMel, StackFeatures
 
 REAL_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dcase2020_mini"
@@ -609,3 +611,106 @@ def test_real_dcase2020_clips():
     slider = frame[(frame["machine_type"] == "slider") & (frame["split"] == "train")]
     assert len(slider) == 75
     assert set(slider["section"]) == {0}
+
+
+# ----------------------------------------------------------------------------------------
+# write_dcase_folder
+# ----------------------------------------------------------------------------------------
+
+
+NAME_2022 = re.compile(
+    r"(?P<type>\w+)/(?P<split>train|test)/section_(?P<section>\d{2})_(?P<domain>source|target)"
+    r"_(?P=split)_(?P<state>normal|anomaly)_(?P<index>\d{4})_(?P<attributes>.+)\.wav"
+)
+
+
+def test_write_dcase2022_names_and_audio(tmp_path, small):
+    X, frame = small
+    written = write_dcase_folder(tmp_path, X, frame)
+    pd.testing.assert_frame_equal(written.drop(columns="path"), frame.drop(columns="path"))
+    assert frame["path"].isna().all()  # the input is not modified
+    names = [Path(p).relative_to(tmp_path).as_posix() for p in written["path"]]
+    parsed = pd.DataFrame([NAME_2022.fullmatch(name).groupdict() for name in names])
+    assert (parsed["type"] == frame["machine_type"]).all()
+    assert (parsed["section"].astype(int) == frame["section"]).all()
+    assert (parsed["domain"] == frame["domain"]).all()
+    assert (parsed["split"] == frame["split"]).all()
+    assert (parsed["state"].eq("anomaly") == frame["label"].eq(1)).all()
+    assert (parsed["attributes"] == frame["attributes"]).all()
+    keys = ["machine_type", "section", "domain", "split", "label"]
+    assert (parsed["index"].astype(int) == frame.groupby(keys).cumcount()).all()
+    assert len(set(names)) == len(names)
+
+    for i in (0, len(X) - 1):
+        audio, sr = sf.read(written.loc[i, "path"], dtype="float32")
+        assert sr == 16000 and sf.info(written.loc[i, "path"]).subtype == "PCM_16"
+        np.testing.assert_allclose(audio, X[i], rtol=0, atol=1.01 / 32768)
+
+
+def test_write_dcase2020_names(tmp_path):
+    X, frame = make_machine_sounds(
+        machine_types="valve",
+        n_sections=2,
+        n_train=2,
+        n_test=3,
+        duration=0.2,
+        domain_shift=False,
+        random_state=0,
+    )
+    written = write_dcase_folder(tmp_path, X, frame, naming="dcase2020")
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.wav"))
+    assert names == sorted(
+        [f"valve/train/normal_id_{s:02d}_{j:08d}.wav" for s in (0, 1) for j in (0, 1)]
+        + [f"valve/test/normal_id_{s:02d}_{j:08d}.wav" for s in (0, 1) for j in (0, 1)]
+        + [f"valve/test/anomaly_id_{s:02d}_00000000.wav" for s in (0, 1)]
+    )
+    assert sorted(map(str, written["path"])) == sorted(str(tmp_path / n) for n in names)
+
+    _, shifted = make_machine_sounds(
+        machine_types="valve", n_sections=1, n_train=1, n_test=2, duration=0.2, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"dcase2020.*target"):
+        write_dcase_folder(
+            tmp_path / "other", np.zeros((len(shifted), 10)), shifted, naming="dcase2020"
+        )
+
+
+def test_write_float_is_lossless_and_streams_chunks(tmp_path):
+    params = dict(machine_types="fan", n_sections=1, n_train=3, n_test=2, duration=0.2)
+    X, frame = make_machine_sounds(**params, random_state=3)
+    chunks, _ = make_machine_sounds(**params, random_state=3, chunk_size=2)
+    written = write_dcase_folder(tmp_path, chunks, frame, subtype="FLOAT")
+    for i, path in enumerate(written["path"]):
+        audio, _ = sf.read(path, dtype="float32")
+        np.testing.assert_array_equal(audio, X[i])
+
+
+def test_write_round_trip_with_load_dcase(tmp_path, small):
+    X, frame = small
+    written = write_dcase_folder(tmp_path, X, frame)
+    loaded = load_dcase(tmp_path)
+    columns = [*BASE_COLUMNS, "attr_spd", "attr_load", "attr_noise"]
+    expected = written[columns].sort_values("path", ignore_index=True)
+    pd.testing.assert_frame_equal(loaded[columns].sort_values("path", ignore_index=True), expected)
+
+
+def test_write_errors(tmp_path, small):
+    X, frame = small
+    write_dcase_folder(tmp_path, X[:2], frame.iloc[:2])
+    with pytest.raises(FileExistsError, match="section_00_source_train_normal_0000"):
+        write_dcase_folder(tmp_path, X[:2], frame.iloc[:2])
+    write_dcase_folder(tmp_path, X[:2], frame.iloc[:2], overwrite=True)
+
+    with pytest.raises(ValueError, match="3 clips but frame has 2 rows"):
+        write_dcase_folder(tmp_path / "a", X[:3], frame.iloc[:2])
+    with pytest.raises(ValueError, match="1 clips but frame has 2 rows"):
+        write_dcase_folder(tmp_path / "b", iter([X[0]]), frame.iloc[:2])
+    with pytest.raises(ValueError, match=r"row 1 exceeds \[-1, 1\]"):
+        write_dcase_folder(tmp_path / "c", X[:2] * [[1], [100]], frame.iloc[:2])
+    with pytest.raises(ValueError, match="lacks the column"):
+        write_dcase_folder(tmp_path / "d", X[:2], frame.iloc[:2].drop(columns="attributes"))
+    unlabelled = frame.iloc[:2].assign(label=pd.array([0, None], dtype="Int64"))
+    with pytest.raises(ValueError, match="label"):
+        write_dcase_folder(tmp_path / "e", X[:2], unlabelled)
+    with pytest.raises(ValueError, match="naming"):
+        write_dcase_folder(tmp_path / "f", X[:2], frame.iloc[:2], naming="dcase2019")

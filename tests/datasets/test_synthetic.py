@@ -1,28 +1,20 @@
-"""Tests of make_machine_sounds and write_dcase_folder."""
+"""Tests of make_machine_sounds."""
 
 import dataclasses
 import re
-from pathlib import Path
 
 import librosa
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklasd.datasets import _synthetic, load_dcase, make_machine_sounds, write_dcase_folder
+from sklasd.datasets import _synth_machines, _synthetic, make_machine_sounds
 
 CONTRACT = ["path", "machine_type", "section", "domain", "split", "label", "attributes"]
-SMALL = dict(n_sections=2, n_train=3, n_train_target=1, n_test=4, duration=0.5)
-
-
-@pytest.fixture(scope="module")
-def small():
-    return make_machine_sounds(**SMALL, random_state=0)
 
 
 def _log_mel(X):
@@ -133,10 +125,10 @@ def test_dcase2023_and_dcase2020_styles():
     assert frame.groupby("section")["label"].sum().eq(1).all()  # n_test // 2 anomalies
 
 
-def test_deterministic_and_seed_dependent():
-    X1, f1 = make_machine_sounds(**SMALL, random_state=7)
-    X2, f2 = make_machine_sounds(**SMALL, random_state=7)
-    X3, f3 = make_machine_sounds(**SMALL, random_state=8)
+def test_deterministic_and_seed_dependent(small_params):
+    X1, f1 = make_machine_sounds(**small_params, random_state=7)
+    X2, f2 = make_machine_sounds(**small_params, random_state=7)
+    X3, f3 = make_machine_sounds(**small_params, random_state=8)
     np.testing.assert_array_equal(X1, X2)
     pd.testing.assert_frame_equal(f1, f2)
     assert not np.allclose(X1, X3)
@@ -151,10 +143,10 @@ def test_random_state_instances(make_rng):
     np.testing.assert_array_equal(X1, X2)
 
 
-def test_global_random_state_untouched():
+def test_global_random_state_untouched(small_params):
     before = np.random.get_state()  # noqa: NPY002 (numpy's global state is what is checked)
     make_machine_sounds(machine_types="fan", n_sections=1, n_train=1, n_test=0, duration=0.2)
-    make_machine_sounds(**SMALL, random_state=1)
+    make_machine_sounds(**small_params, random_state=1)
     after = np.random.get_state()  # noqa: NPY002
     assert before[0] == after[0] and before[2:] == after[2:]
     np.testing.assert_array_equal(before[1], after[1])
@@ -206,11 +198,11 @@ def test_anomaly_kinds_selection():
     anomalies = frame[frame["label"] == 1]
     by_type = anomalies.groupby("machine_type")["anomaly_kind"]
     assert set(by_type.unique()["slider"]) == {"stick_slip"}
-    assert set(by_type.unique()["gearbox"]) == set(_synthetic._Gearbox.kinds)
+    assert set(by_type.unique()["gearbox"]) == set(_synth_machines._Gearbox.kinds)
 
 
 def test_severity_zero_anomalies_are_their_normal_sound():
-    kinds = {m: cls.kinds for m, cls in _synthetic._MACHINES.items()}
+    kinds = {m: cls.kinds for m, cls in _synth_machines._MACHINES.items()}
     counts = {block: 0 for block in _synthetic._BLOCKS}
     counts["test", "source", 1] = 8
     for severity in (0.0, 10.0):
@@ -220,9 +212,9 @@ def test_severity_zero_anomalies_are_their_normal_sound():
         assert {clip.kind for clip in clips} == {k for ks in kinds.values() for k in ks}
         for clip in clips:
             machine = machines[clip.machine_type, clip.section]
-            anomalous = _synthetic._synthesize(clip, machine, 32000, 16000)
+            anomalous = _synth_machines._synthesize(clip, machine, 32000, 16000)
             normal = dataclasses.replace(clip, kind="")
-            normal = _synthetic._synthesize(normal, machine, 32000, 16000)
+            normal = _synth_machines._synthesize(normal, machine, 32000, 16000)
             assert np.array_equal(anomalous, normal) == (severity == 0), clip.kind
 
 
@@ -279,108 +271,6 @@ def test_sections_are_distinguishable():
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         make_machine_sounds(**{"n_train": 1, "n_test": 1, "duration": 0.2, **params})
-
-
-# ----------------------------------------------------------------------------------------
-# write_dcase_folder
-# ----------------------------------------------------------------------------------------
-
-NAME_2022 = re.compile(
-    r"(?P<type>\w+)/(?P<split>train|test)/section_(?P<section>\d{2})_(?P<domain>source|target)"
-    r"_(?P=split)_(?P<state>normal|anomaly)_(?P<index>\d{4})_(?P<attributes>.+)\.wav"
-)
-
-
-def test_write_dcase2022_names_and_audio(tmp_path, small):
-    X, frame = small
-    written = write_dcase_folder(tmp_path, X, frame)
-    pd.testing.assert_frame_equal(written.drop(columns="path"), frame.drop(columns="path"))
-    assert frame["path"].isna().all()  # the input is not modified
-    names = [Path(p).relative_to(tmp_path).as_posix() for p in written["path"]]
-    parsed = pd.DataFrame([NAME_2022.fullmatch(name).groupdict() for name in names])
-    assert (parsed["type"] == frame["machine_type"]).all()
-    assert (parsed["section"].astype(int) == frame["section"]).all()
-    assert (parsed["domain"] == frame["domain"]).all()
-    assert (parsed["split"] == frame["split"]).all()
-    assert (parsed["state"].eq("anomaly") == frame["label"].eq(1)).all()
-    assert (parsed["attributes"] == frame["attributes"]).all()
-    keys = ["machine_type", "section", "domain", "split", "label"]
-    assert (parsed["index"].astype(int) == frame.groupby(keys).cumcount()).all()
-    assert len(set(names)) == len(names)
-
-    for i in (0, len(X) - 1):
-        audio, sr = sf.read(written.loc[i, "path"], dtype="float32")
-        assert sr == 16000 and sf.info(written.loc[i, "path"]).subtype == "PCM_16"
-        np.testing.assert_allclose(audio, X[i], rtol=0, atol=1.01 / 32768)
-
-
-def test_write_dcase2020_names(tmp_path):
-    X, frame = make_machine_sounds(
-        machine_types="valve",
-        n_sections=2,
-        n_train=2,
-        n_test=3,
-        duration=0.2,
-        domain_shift=False,
-        random_state=0,
-    )
-    written = write_dcase_folder(tmp_path, X, frame, naming="dcase2020")
-    names = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.wav"))
-    assert names == sorted(
-        [f"valve/train/normal_id_{s:02d}_{j:08d}.wav" for s in (0, 1) for j in (0, 1)]
-        + [f"valve/test/normal_id_{s:02d}_{j:08d}.wav" for s in (0, 1) for j in (0, 1)]
-        + [f"valve/test/anomaly_id_{s:02d}_00000000.wav" for s in (0, 1)]
-    )
-    assert sorted(map(str, written["path"])) == sorted(str(tmp_path / n) for n in names)
-
-    _, shifted = make_machine_sounds(
-        machine_types="valve", n_sections=1, n_train=1, n_test=2, duration=0.2, random_state=0
-    )
-    with pytest.raises(ValueError, match=r"dcase2020.*target"):
-        write_dcase_folder(
-            tmp_path / "other", np.zeros((len(shifted), 10)), shifted, naming="dcase2020"
-        )
-
-
-def test_write_float_is_lossless_and_streams_chunks(tmp_path):
-    params = dict(machine_types="fan", n_sections=1, n_train=3, n_test=2, duration=0.2)
-    X, frame = make_machine_sounds(**params, random_state=3)
-    chunks, _ = make_machine_sounds(**params, random_state=3, chunk_size=2)
-    written = write_dcase_folder(tmp_path, chunks, frame, subtype="FLOAT")
-    for i, path in enumerate(written["path"]):
-        audio, _ = sf.read(path, dtype="float32")
-        np.testing.assert_array_equal(audio, X[i])
-
-
-def test_write_round_trip_with_load_dcase(tmp_path, small):
-    X, frame = small
-    written = write_dcase_folder(tmp_path, X, frame)
-    loaded = load_dcase(tmp_path)
-    columns = [*CONTRACT, "attr_spd", "attr_load", "attr_noise"]
-    expected = written[columns].sort_values("path", ignore_index=True)
-    pd.testing.assert_frame_equal(loaded[columns].sort_values("path", ignore_index=True), expected)
-
-
-def test_write_errors(tmp_path, small):
-    X, frame = small
-    write_dcase_folder(tmp_path, X[:2], frame.iloc[:2])
-    with pytest.raises(FileExistsError, match="section_00_source_train_normal_0000"):
-        write_dcase_folder(tmp_path, X[:2], frame.iloc[:2])
-    write_dcase_folder(tmp_path, X[:2], frame.iloc[:2], overwrite=True)
-
-    with pytest.raises(ValueError, match="3 clips but frame has 2 rows"):
-        write_dcase_folder(tmp_path / "a", X[:3], frame.iloc[:2])
-    with pytest.raises(ValueError, match="1 clips but frame has 2 rows"):
-        write_dcase_folder(tmp_path / "b", iter([X[0]]), frame.iloc[:2])
-    with pytest.raises(ValueError, match=r"row 1 exceeds \[-1, 1\]"):
-        write_dcase_folder(tmp_path / "c", X[:2] * [[1], [100]], frame.iloc[:2])
-    with pytest.raises(ValueError, match="lacks the column"):
-        write_dcase_folder(tmp_path / "d", X[:2], frame.iloc[:2].drop(columns="attributes"))
-    unlabelled = frame.iloc[:2].assign(label=pd.array([0, None], dtype="Int64"))
-    with pytest.raises(ValueError, match="label"):
-        write_dcase_folder(tmp_path / "e", X[:2], unlabelled)
-    with pytest.raises(ValueError, match="naming"):
-        write_dcase_folder(tmp_path / "f", X[:2], frame.iloc[:2], naming="dcase2019")
 
 
 def test_snr_db_sets_the_range_of_every_clip_and_keeps_the_noise_shift_lower():
