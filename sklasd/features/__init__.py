@@ -1,8 +1,7 @@
 """Feature transformers: log-mel spectrograms, waveform frames, stacking, pooling, augmenters."""
 
+from sklasd.features._audioldm import FACTORY_NOISE_PROMPTS, AudioLDMAugmenter
 from sklasd.features._augment import (
-    FACTORY_NOISE_PROMPTS,
-    AudioLDMAugmenter,
     Augmenter,
     Compose,
     FrequencyMask,
