@@ -61,8 +61,15 @@ class ArrayOutputMixin:
     A DataFrame is a table: features of shape (n_clips, n_channels, n_bands, n_frames)
     have no DataFrame form. ``Pipeline.set_output(transform="pandas")`` configures every
     step, so these transformers accept the setting without changing their output, and
-    the 2-D steps after them (``TimePooling``, the scorer steps) return DataFrames.
+    the 2-D steps after them (``TimePooling``, the scorer steps) return DataFrames. Their
+    output is never wrapped, also not under ``sklearn.set_config(transform_output=...)``,
+    and :meth:`get_feature_names_out` raises an error that says why and what to add.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # No DataFrame wrapping of transform by scikit-learn's _SetOutputMixin.
+        kwargs.setdefault("auto_wrap_output_keys", None)
+        super().__init_subclass__(**kwargs)
 
     def set_output(self, *, transform: str | None = None):
         """Accept a Pipeline's output container; the 4-D output stays an ndarray.
@@ -85,6 +92,29 @@ class ArrayOutputMixin:
                 f"transform must be 'default', 'pandas', 'polars' or None, got {transform!r}."
             )
         return self
+
+    def get_feature_names_out(self, input_features=None):
+        """Refuse: a 4-D output has no columns to name, and says what gives a table.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored.
+
+        Raises
+        ------
+        ValueError
+            Always: the output has shape (n_clips, n_channels, n_bands, n_frames).
+            A 2-D step after this transformer, e.g. ``TimePooling``, gives a table
+            with named columns (and a DataFrame under ``set_output``).
+        """
+        name = type(self).__name__
+        raise ValueError(
+            f"{name} returns 4-D features of shape (n_clips, n_channels, n_bands, n_frames): "
+            "a DataFrame cannot hold them, so they have no column names. Add a 2-D step after "
+            f"it for a table, e.g. make_pipeline({name}(), TimePooling())"
+            '.set_output(transform="pandas") returns a DataFrame of the pooled statistics.'
+        )
 
 
 class _ClipsTransformer(ArrayOutputMixin, VersionStampMixin, TransformerMixin, BaseEstimator):
