@@ -128,13 +128,31 @@ def _write_api_page() -> None:
 _write_api_page()
 
 
-def _skip_sklearn_plumbing(app, what, name, obj, skip, options):
-    """Leave out the set_*_request methods scikit-learn generates for metadata routing
-    (documented by scikit-learn; their docstrings cite its glossary)."""
-    if name.startswith("set_") and name.endswith("_request"):
-        return True
-    return skip
+# The class pages list every public method, inherited ones included: decision_function,
+# predict and score_samples of BaseDetector, fit_predict, fit_transform, get_params and
+# set_params of scikit-learn's mixins. Left off: what torch and skorch base classes bring
+# (documented there), and scikit-learn methods whose docstrings cite its user guide or
+# glossary, which this site does not have (get_metadata_routing, the set_*_request methods
+# generated for metadata routing, set_output).
+
+
+def _defined_in(obj) -> str:
+    function = obj.fget if isinstance(obj, property) else obj
+    return getattr(function, "__module__", None) or ""
+
+
+def _skip_foreign_members(app, what, name, obj, skip, options):
+    """Skip inherited members from outside sklasd that this site cannot document."""
+    if what != "class" or not (callable(obj) or isinstance(obj, property)):
+        return skip
+    module = _defined_in(obj)
+    if module.startswith("sklasd"):
+        return skip
+    if module.startswith("sklearn"):
+        doc = getattr(obj, "__doc__", None) or ""
+        return True if (":ref:`" in doc or ":term:`" in doc) else skip
+    return True
 
 
 def setup(app) -> None:
-    app.connect("autodoc-skip-member", _skip_sklearn_plumbing)
+    app.connect("autodoc-skip-member", _skip_foreign_members)
