@@ -262,10 +262,9 @@ def make_machine_sounds(
         Scale of every anomaly; each anomalous clip draws its own severity
         uniformly in ``[0.5, 1.5] * severity``. Effects grow linearly with it
         (saturating where noted above). ``severity=0`` makes anomalous clips exact
-        normal clips (still labelled 1). At 1, a crude detector (z-scores of
-        per-band log-mel statistics) reaches an AUC of about 0.55-0.75 per machine
-        type, 0.75-0.95 at 3: some kinds (friction, leak, bearing) are obvious,
-        timing anomalies (extra_click, sticking) stay subtle.
+        normal clips (still labelled 1). Some kinds (friction, leak, bearing) are
+        obvious at 1, timing anomalies (extra_click, sticking) stay subtle; the
+        user guide gives the AUC a crude detector reaches.
     domain_shift : bool, default=True
         If True, every section has a target domain whose operating conditions
         differ from the source domain's in one attribute: section ``s`` shifts
@@ -327,10 +326,9 @@ def make_machine_sounds(
     section)``. Hence clips are independent of each other and of chunking, and
     an anomaly at severity 0 leaves its clip's normal sound untouched.
 
-    A 10 s clip takes 10-15 ms of CPU time (measured on a busy 2-core machine):
-    stationary noise is one inverse FFT, harmonics one wavetable look-up,
-    transients a few kernel copies. Two thousand 10 s clips take about half a
-    minute; with ``chunk_size`` they need no more memory than one chunk.
+    Stationary noise is one inverse FFT, harmonics one wavetable look-up,
+    transients a few kernel copies (the user guide gives the time per clip);
+    with ``chunk_size`` the clips need no more memory than one chunk.
 
     Examples
     --------
