@@ -25,6 +25,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, _num_samples, check_is_fitted
 
 from sklasd import _version
 from sklasd.utils import check_labels, check_section
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["BaseDetector", "InconsistentVersionWarning", "VersionStampMixin"]
 
@@ -138,6 +139,7 @@ class VersionStampMixin:
         super().__setstate__(state)
 
 
+@fill_doc
 class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class for anomaly detectors with per-section thresholds.
 
@@ -204,13 +206,7 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
 
     Parameters
     ----------
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule: ``"gamma"`` for the DCASE gamma rule, or the expected
-        fraction of anomalous clips in (0, 0.5] for an empirical quantile.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution used as threshold when
-        ``contamination="gamma"`` (the DCASE baselines' ``decision_threshold``).
-        Ignored otherwise.
+    %(contamination)s
 
     Attributes
     ----------

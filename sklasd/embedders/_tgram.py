@@ -15,6 +15,7 @@ from sklasd.embedders._net_embedder import NetEmbedder
 from sklasd.features._waveform import _ClipsTransformer, waveform_frames
 from sklasd.nn import TDNN, STgramNet
 from sklasd.training import ClassifierNet
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["Tgram"]
 
@@ -31,6 +32,7 @@ _HEAD = {
 }
 
 
+@fill_doc
 class Tgram(_ClipsTransformer):
     """Learned Tgram features of audio clips, frame-aligned with LogMel, fitted on sections.
 
@@ -68,9 +70,7 @@ class Tgram(_ClipsTransformer):
 
     Parameters
     ----------
-    sr : int, default=16000
-        Sampling rate in Hz. Files are resampled to it; waveform rows are taken
-        to be sampled at it.
+    %(clip_sr)s
     n_mels : int, default=128
         Channels of the TgramNet, the F of the output; LogMel's ``n_mels`` to
         stack with it.
@@ -95,13 +95,7 @@ class Tgram(_ClipsTransformer):
     target : {"section", "attributes", "section_attributes"}, default="section"
         The class labels the TgramNet learns to tell apart (see
         :class:`~sklasd.embedders.NetEmbedder`).
-    channel : "mix" or int, default="mix"
-        For paths: "mix" averages all channels, an int selects that channel.
-    duration : float or None, default=None
-        For paths: seconds every clip is cropped to; None requires clips of
-        equal length.
-    n_jobs : int or None, default=None
-        Number of threads decoding files in parallel.
+    %(clip_reading)s
     random_state : int, RandomState instance or None, default=None
         Seed of the weights, crops and shuffling of training; an int makes
         ``fit`` repeatable. Global random states are left alone.

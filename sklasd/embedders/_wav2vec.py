@@ -23,6 +23,7 @@ from sklasd.features._waveform import _ClipsTransformer, waveform_frames
 from sklasd.nn import Wav2VecClassifier, wav2vec_hidden
 from sklasd.training import ClassifierNet
 from sklasd.utils import check_clips, check_device, private_torch_rng, spawn_seeds
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["Wav2Vec"]
 
@@ -74,6 +75,7 @@ class _PackedModel:
         return model.train(self.training)
 
 
+@fill_doc
 class Wav2Vec(_ClipsTransformer):
     """wav2vec 2.0 features of audio clips, aligned with LogMel's frames, in F bands.
 
@@ -171,13 +173,7 @@ default="facebook/wav2vec2-base"
         Clips per batch, in fine-tuning and extraction.
     target : {"section", "attributes", "section_attributes"}, default="section"
         The class labels fine-tuning learns.
-    channel : "mix" or int, default="mix"
-        For paths: "mix" averages all channels, an int selects that channel.
-    duration : float or None, default=None
-        For paths: seconds every clip is cropped to; None requires clips of
-        equal length.
-    n_jobs : int or None, default=None
-        Number of threads decoding files in parallel.
+    %(clip_reading)s
     random_state : int, RandomState instance or None, default=None
         Seed of a model built from a configuration, of fine-tuning, of the
         frames that fit the PCA and of the random projection. Global random

@@ -13,6 +13,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from sklasd.base import BaseDetector
 from sklasd.ensemble._base import _MemberEnsemble
 from sklasd.utils import check_section
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["ScoreEnsemble"]
 
@@ -25,6 +26,7 @@ def _midrank_percentiles(values: np.ndarray, reference: np.ndarray) -> np.ndarra
     return (below + not_above) / (2.0 * reference.size)
 
 
+@fill_doc
 class ScoreEnsemble(_MemberEnsemble):
     """Combine members' anomaly scores, normalised per section on the training scores.
 
@@ -94,10 +96,7 @@ class ScoreEnsemble(_MemberEnsemble):
         ignored); None weighs all members 1.
     normalize : {"zscore", "minmax"} or None, default="zscore"
         Normalisation for ``"sum"`` and ``"mean"``; see above.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule of the ensemble; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------

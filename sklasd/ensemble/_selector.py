@@ -15,6 +15,7 @@ from sklasd.base import BaseDetector
 from sklasd.ensemble._base import _given, _MemberEnsemble, _take_params
 from sklasd.metrics import get_asd_scorer, get_asd_scorer_names
 from sklasd.model_selection import NormalOnlyKFold
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["MachineTypeSelector"]
 
@@ -22,6 +23,7 @@ __all__ = ["MachineTypeSelector"]
 _ONE_TYPE = "all"
 
 
+@fill_doc
 class MachineTypeSelector(_MemberEnsemble):
     """For every machine type, the member detector that scores best on development data.
 
@@ -89,10 +91,7 @@ class MachineTypeSelector(_MemberEnsemble):
         ``"pauc"``, ``"dcase2020"`` ... ``"dcase2025"``) or a callable
         ``scoring(estimator, X, y, section=..., domain=...) -> float``, greater is
         better, such as :func:`~sklasd.metrics.make_asd_scorer`'s.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule of the selector; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------

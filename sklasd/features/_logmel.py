@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from sklasd.features._waveform import _ClipsTransformer
 from sklasd.signal import AMIN, log_mel_spectrogram
 from sklasd.utils import check_clips
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["LogMel"]
 
@@ -85,6 +86,7 @@ def _logmel_librosa(
     ).astype(np.float32, copy=False)
 
 
+@fill_doc
 class LogMel(_ClipsTransformer):
     """Log-mel spectrograms of audio clips, from file paths or waveforms.
 
@@ -103,9 +105,7 @@ class LogMel(_ClipsTransformer):
 
     Parameters
     ----------
-    sr : int, default=16000
-        Sampling rate in Hz. Files are resampled to it; waveform rows are taken to
-        be sampled at it.
+    %(clip_sr)s
     n_fft : int, default=1024
         FFT (and window) length in samples. Clips shorter than ``n_fft`` raise a
         ValueError.
@@ -123,17 +123,9 @@ class LogMel(_ClipsTransformer):
     top_db : float or None, default=80.0
         Floor of each clip's log-mel values, in dB below that clip's maximum;
         None keeps every value.
-    channel : "mix" or int, default="mix"
-        For paths: "mix" averages all channels, an int selects that channel
-        (see :func:`sklasd.datasets.load_audio`). Ignored for waveforms.
-    duration : float or None, default=None
-        For paths: seconds every clip is cropped to; None requires clips of equal
-        length. Ignored for waveforms.
+    %(clip_reading)s
     batch_size : int, default=64
         Number of clips decoded and transformed together.
-    n_jobs : int or None, default=None
-        Number of threads decoding files in parallel; None means 1 unless in a
-        :func:`joblib.parallel_config` context.
     backend : {"torch", "librosa"}, default="torch"
         Implementation. "torch" runs ``torch.stft`` (in float64) and the mel
         product on the CPU, one cache-sized block of clips at a time; on 10 s

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from sklasd.base import VersionStampMixin
 from sklasd.datasets._audio import iter_audio_batches
 from sklasd.utils import check_clips
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["WaveformFrames", "waveform_frames"]
 
@@ -188,6 +189,7 @@ class _ClipsTransformer(ArrayOutputMixin, VersionStampMixin, TransformerMixin, B
         return tags
 
 
+@fill_doc
 class WaveformFrames(_ClipsTransformer):
     """Raw waveforms cut into blocks of ``hop_length`` samples, shaped like a spectrogram.
 
@@ -202,20 +204,12 @@ class WaveformFrames(_ClipsTransformer):
 
     Parameters
     ----------
-    sr : int, default=16000
-        Sampling rate in Hz. Files are resampled to it; waveform rows are taken
-        to be sampled at it.
+    %(clip_sr)s
     hop_length : int, default=512
         Samples per block (the hop of the network's frames).
-    channel : "mix" or int, default="mix"
-        For paths: "mix" averages all channels, an int selects that channel.
-    duration : float or None, default=None
-        For paths: seconds every clip is cropped to; None requires clips of
-        equal length.
+    %(clip_reading)s
     batch_size : int, default=64
         Number of clips read together.
-    n_jobs : int or None, default=None
-        Number of threads decoding files in parallel.
     verbose : bool, default=False
         Show a progress bar over the clips.
 

@@ -14,10 +14,12 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from sklasd.base import BaseDetector
 from sklasd.scoring._base import _SectionwiseScorer
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["MahalanobisScorer"]
 
 
+@fill_doc
 class MahalanobisScorer(_SectionwiseScorer):
     """Mahalanobis distance to the nearest domain mean of the clip's section.
 
@@ -56,10 +58,7 @@ class MahalanobisScorer(_SectionwiseScorer):
         Folds of the cross-fitted training scores behind the thresholds (fewer
         when a section has fewer normal clips); 1 scores the training clips
         in-sample.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------

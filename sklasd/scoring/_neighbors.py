@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklasd.base import BaseDetector
 from sklasd.scoring._base import _SectionwiseScorer
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["CosineScorer", "KNNScorer"]
 
@@ -189,6 +190,7 @@ def _smote_domains(points: dict, k: int, random_state) -> dict:
     return {key: resampled[new_labels == i] for i, key in enumerate(keys)}
 
 
+@fill_doc
 class KNNScorer(_NeighborsScorer):
     """k-nearest-neighbour distance to the training embeddings of the clip's section.
 
@@ -247,10 +249,7 @@ class KNNScorer(_NeighborsScorer):
         ``n_neighbors`` nearest training neighbours (in its bank).
     random_state : int, RandomState instance or None, default=None
         Seeds the SMOTE interpolation of ``oversample_domains``.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     n_jobs : int, default=None
         Parallel jobs of the distance computations.
 
@@ -354,6 +353,7 @@ class KNNScorer(_NeighborsScorer):
         return -distances[:, -1]
 
 
+@fill_doc
 class CosineScorer(_NeighborsScorer):
     """Maximum cosine similarity to the training embeddings of the clip's section.
 
@@ -378,10 +378,7 @@ class CosineScorer(_NeighborsScorer):
         :class:`KNNScorer` does.
     random_state : int, RandomState instance or None, default=None
         Seeds the SMOTE interpolation of ``oversample_domains``.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     n_jobs : int, default=None
         Parallel jobs of the distance computations.
 

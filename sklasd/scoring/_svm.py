@@ -9,6 +9,7 @@ from sklearn.svm import OneClassSVM
 
 from sklasd.base import BaseDetector
 from sklasd.scoring._base import _SectionwiseScorer
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["OneClassSVMScorer"]
 
@@ -25,6 +26,7 @@ _SVM_PARAMS = (
 )
 
 
+@fill_doc
 class OneClassSVMScorer(_SectionwiseScorer):
     """One :class:`~sklearn.svm.OneClassSVM` per section.
 
@@ -58,10 +60,7 @@ class OneClassSVMScorer(_SectionwiseScorer):
         Kernel cache size in MB.
     max_iter : int, default=-1
         Solver iteration limit, -1 for none.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------
