@@ -33,7 +33,7 @@ templates_path = ["_templates"]
 myst_heading_anchors = 3
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}  # item.rst adds :inherited-members:
 autodoc_typehints = "none"  # the numpydoc sections document the types
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -142,8 +142,14 @@ def _defined_in(obj) -> str:
 
 
 def _skip_foreign_members(app, what, name, obj, skip, options):
-    """Skip inherited members from outside sklasd that this site cannot document."""
-    if what != "class" or not (callable(obj) or isinstance(obj, property)):
+    """Skip inherited members from outside sklasd that this site cannot document, and
+    scalar class attributes (parameter defaults and flags, which the Parameters and Notes
+    sections describe)."""
+    if what != "class":
+        return skip
+    if isinstance(obj, bool | int | float | str | type(None)):
+        return True
+    if not (callable(obj) or isinstance(obj, property)):
         return skip
     module = _defined_in(obj)
     if module.startswith("sklasd"):
