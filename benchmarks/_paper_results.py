@@ -1,8 +1,9 @@
 """The figures the five papers report, per machine type: one source for the docs and the scripts.
 
 Every table is transcribed from the paper named in it (``docs/detectors/*.md`` show them as
-:func:`markdown` renders them; ``tests/benchmarks/test_paper_results.py`` checks that they agree), and
-``benchmarks/dcase_protocol.py`` prints the row that matches a detector beside our figures.
+:func:`markdown` renders them; ``tests/benchmarks/test_paper_results.py`` checks that they
+agree), and ``benchmarks/dcase_protocol.py`` prints the row that matches a detector beside our
+figures.
 Values are the strings the papers print (``"97.53 (95.64)"`` is AUC (pAUC), ``"95.14 ±
 1.70"`` an AUC with its 95% confidence interval); :func:`value` reads the first number.
 
