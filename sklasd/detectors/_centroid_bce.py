@@ -133,11 +133,14 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features of shape (n_clips,
         n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults. ResNet38 needs at
         least 32 bands.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     loss : {"bce", "dsad", "ddcsad", "bce+dsad", "bce+ddcsad"}, default="bce+ddcsad"
         Training loss; see above.
     lambda_ : float, default=1.0

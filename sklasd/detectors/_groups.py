@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sklasd.base import _labels
-from sklasd.utils import check_clips, check_metadata_array, check_section
+from sklasd.utils import check_metadata_array, check_section
 
 
 def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -155,10 +155,9 @@ class _MachineTypeGroupsMixin:
         # which would look the groups up again without the machine types.
         return _labels(super().decision_function(X, section=groups))
 
-    @staticmethod
-    def _groups(X, section, machine_type) -> tuple[Any, Any]:
-        """Validated clips and the group of every clip (section or (type, section))."""
-        X = check_clips(X)
+    def _groups(self, X, section, machine_type) -> tuple[Any, Any]:
+        """Validated input and the group of every clip (section or (type, section))."""
+        X = self._validate_X(X, reset=False)
         if machine_type is None:
             return X, section
         n_samples = _num_samples(X)

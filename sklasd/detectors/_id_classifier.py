@@ -24,8 +24,8 @@ from sklasd.nn import (
     SubclusterAdaCosLoss,
 )
 from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
-from sklasd.training import ClassifierNet, NetEmbedder
-from sklasd.utils import check_clips, check_metadata_array
+from sklasd.training import ClassifierNet, NetEmbedder, check_input, make_feature_step
+from sklasd.utils import check_metadata_array
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
 
@@ -237,10 +237,13 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips (paths or waveforms) to features of shape
         (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     embedder : NetEmbedder or None, default=None
         Unfitted embedder, cloned in ``fit``. None means
         ``make_id_embedder(network=network, loss=loss)`` (:func:`make_id_embedder`):
@@ -333,7 +336,7 @@ default="cosine"
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "embedder": [None, NetEmbedder],
         "network": [None, StrOptions(set(_NETWORKS)), type],
         "loss": [None, StrOptions(set(_LOSSES))],
@@ -444,7 +447,7 @@ default="cosine"
     # -- BaseDetector hooks -----------------------------------------------------------
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
+        return check_input(X, features=self.features)
 
     def _make_embedder(self) -> NetEmbedder:
         if self.embedder is not None:
@@ -494,7 +497,7 @@ default="cosine"
                 "(machine type, section) pairs), or attributes to train on attribute "
                 "classes."
             )
-        self.features_ = clone(LogMel() if self.features is None else self.features)
+        self.features_ = make_feature_step(self.features, LogMel())
         # Metadata the features request in fit (a Tgram learns the sections).
         requested = get_routing_for_object(self.features_).consumes("fit", list(given))
         features = self.features_.fit_transform(X, y, **{name: given[name] for name in requested})

@@ -10,7 +10,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples
 
@@ -18,9 +17,16 @@ from sklasd.base import BaseDetector
 from sklasd.detectors._groups import _MachineTypeGroupsMixin
 from sklasd.features import LogMel
 from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
-from sklasd.training import RandomCrops, SeedEpochs, SlidingCrops, check_features
+from sklasd.training import (
+    RandomCrops,
+    SeedEpochs,
+    SlidingCrops,
+    check_features,
+    check_input,
+    make_feature_step,
+)
 from sklasd.training._binary import BinaryNet, RatioBatchSampler
-from sklasd.utils import check_clips, check_device, private_torch_rng, spawn_seeds
+from sklasd.utils import check_device, private_torch_rng, spawn_seeds
 
 __all__ = ["OutlierClassifierDetector"]
 
@@ -50,7 +56,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "outliers": [StrOptions({"machine_type", "dataset", "all"})],
         "network_params": [dict, None],
         "n_frames": [Interval(Integral, 1, None, closed="left")],
@@ -94,7 +100,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         data_sets = np.array([_data_set_of(value) for value in types.tolist()])
 
-        self.features_ = clone(LogMel() if self.features is None else self.features)
+        self.features_ = make_feature_step(self.features, LogMel())
         features = check_features(self.features_.fit_transform(X, y))
         self.n_frames_ = min(self.n_frames, features.shape[-1])
         _, self.n_channels_in_, self.n_bands_in_, _ = features.shape
@@ -177,7 +183,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
     # -- scoring ----------------------------------------------------------------------
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
+        return check_input(X, features=self.features)
 
     def _score_samples(self, X, *, section):
         features = check_features(self.features_.transform(X), n_frames=self.n_frames_)
@@ -247,10 +253,13 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips (paths or waveforms) to features of shape
         (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     outliers : {"machine_type", "dataset", "all"}, default="machine_type"
         Where the outliers of a section come from: the other sections of its
         machine type; those and all sections of the other machine types of its

@@ -32,9 +32,10 @@ from sklasd.training import (
     SeedEpochs,
     SlidingCrops,
     check_features,
+    check_input,
+    make_feature_step,
 )
 from sklasd.utils import (
-    check_clips,
     check_device,
     check_labels,
     private_torch_rng,
@@ -176,10 +177,13 @@ class RCMAEPretrainer(
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features (n_clips, n_channels,
         n_bands, n_frames), cloned in ``fit``; None means
         ``LogMel(n_fft=1024, hop_length=512, n_mels=128, fmin=50, fmax=8000)``.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     net : ClassifierNet or None, default=None
         Unfitted pre-training net (cloned); None means :func:`make_rcmae_net`.
         Its module gets ``in_channels`` and ``input_size=(n_bands, n_frames)``
@@ -249,7 +253,7 @@ class RCMAEPretrainer(
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "net": [ClassifierNet, None],
         "n_frames": [Interval(Integral, 1, None, closed="left")],
         "augmentation": [StrOptions({"specaugment"}), callable, None],
@@ -284,6 +288,11 @@ class RCMAEPretrainer(
         """Features of the waveform-augmented clips, or None."""
         if self.waveform_augmentation is None:
             return None
+        if isinstance(self.features, str):  # "passthrough"
+            raise ValueError(
+                "waveform_augmentation augments waveforms: it needs clips, not the features "
+                "of features='passthrough'."
+            )
         if isinstance(X, list):
             params = self.features_.get_params()
             X = load_audio(
@@ -313,7 +322,7 @@ class RCMAEPretrainer(
         self : RCMAEPretrainer
             The fitted pretrainer.
         """
-        X = check_clips(X)
+        X = check_input(X, features=self.features)
         y = check_labels(y, _num_samples(X))
         if y is not None:
             keep = np.flatnonzero(y == 0)
@@ -325,7 +334,7 @@ class RCMAEPretrainer(
             )
         seed, view_seed = spawn_seeds(self.random_state, 2)
         default = LogMel(n_fft=1024, hop_length=512, n_mels=128, fmin=50.0, fmax=8000.0)
-        self.features_ = clone(default if self.features is None else self.features)
+        self.features_ = make_feature_step(self.features, default)
         features = check_features(self.features_.fit_transform(X))
         self.n_frames_ = min(self.n_frames, features.shape[-1])
         views = self._views(X, view_seed)
@@ -393,7 +402,9 @@ class RCMAEPretrainer(
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
-        return self.transform_features(self.features_.transform(check_clips(X)))
+        return self.transform_features(
+            self.features_.transform(check_input(X, features=self.features))
+        )
 
 
 class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
@@ -526,7 +537,10 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
         self.device = device
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
+        pretrainer = self.pretrained
+        if isinstance(pretrainer, FrozenEstimator):
+            pretrainer = pretrainer.estimator
+        return check_input(X, features=getattr(pretrainer, "features", None))
 
     def _pretrain(self, X, y, seed: int | None) -> RCMAEPretrainer:
         """The fitted pretrainer: the frozen one, or a clone of ``pretrained`` fitted on X."""

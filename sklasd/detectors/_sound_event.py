@@ -74,10 +74,13 @@ class SoundEventDetector(IDClassifierDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features (n_clips, n_channels,
         n_bands, n_frames) with ``sr`` and ``hop_length`` parameters; None means
         :class:`~sklasd.features.LogMel` with its defaults.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     network : {"mobilenetv2", "shallow_vit"}, type or None, default=None
         Network of the default net: :class:`~sklasd.nn.MobileNetV2` at width and
         depth 0.5 or :class:`~sklasd.nn.ShallowViT` (16 x 16 patches, 128
@@ -96,6 +99,11 @@ class SoundEventDetector(IDClassifierDetector):
         Length of the training and inference windows, in seconds.
     stride_seconds : float, default=0.5
         Step between inference windows, in seconds.
+    frame_rate : float or None, default=None
+        Feature frames per second, to convert ``window_seconds`` and
+        ``stride_seconds`` to frames; None reads ``sr / hop_length`` of
+        ``features`` (give it with ``features="passthrough"``: 31.25 for
+        LogMel's defaults).
     mixing : EventMixing or None, default=None
         How ``mode="sed"`` mixes events; None means ``EventMixing()`` (up to 2
         events, probability 0.5, in decibels). Ignored for ``"sec"``.
@@ -153,13 +161,14 @@ sections_, offset_
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "network": [None, StrOptions(set(_NETWORKS)), type],
         "mode": [StrOptions(set(_CRITERIA))],
         "net": [None, ClassifierNet],
         "target": [StrOptions({"auto", "section", "attributes", "section_attributes"})],
         "window_seconds": [Interval(Real, 0, None, closed="neither")],
         "stride_seconds": [Interval(Real, 0, None, closed="neither")],
+        "frame_rate": [None, Interval(Real, 0, None, closed="neither")],
         "mixing": [None, EventMixing],
         "pretrained_weights": [None, str, HasMethods(["__fspath__"])],
         "scoring": [StrOptions(set(_SCORERS)), HasMethods(["fit", "score_samples"])],
@@ -177,6 +186,7 @@ sections_, offset_
         target: str = "auto",
         window_seconds: float = 3.0,
         stride_seconds: float = 0.5,
+        frame_rate: float | None = None,
         mixing: EventMixing | None = None,
         pretrained_weights: Any = None,
         scoring: str | BaseDetector = "mahalanobis",
@@ -194,6 +204,7 @@ sections_, offset_
         self.target = target
         self.window_seconds = window_seconds
         self.stride_seconds = stride_seconds
+        self.frame_rate = frame_rate
         self.mixing = mixing
         self.pretrained_weights = pretrained_weights
         self.scoring = scoring
@@ -202,12 +213,15 @@ sections_, offset_
 
     def _frames(self, seconds: float, name: str) -> int:
         """``seconds`` in frames of ``features`` (at least 1)."""
-        params = (LogMel() if self.features is None else self.features).get_params()
+        if self.frame_rate is not None:
+            return max(1, round(seconds * self.frame_rate))
+        features = LogMel() if self.features is None else self.features
+        params = {} if isinstance(features, str) else features.get_params()
         if "sr" not in params or "hop_length" not in params:
             raise ValueError(
-                f"{name}={seconds} needs features with sr and hop_length parameters (as "
-                f"LogMel) to convert seconds to frames; {type(self.features).__name__} has "
-                "neither."
+                f"{name}={seconds} needs the frame rate of the features to convert seconds "
+                f"to frames: give frame_rate, or features with sr and hop_length parameters "
+                f"(as LogMel); features={features!r} has neither."
             )
         return max(1, round(seconds * params["sr"] / params["hop_length"]))
 

@@ -9,7 +9,14 @@ trains (optimizer, SGDR schedule, mixed precision, checkpoints, progress output)
 from sklasd.training._accelerate import AcceleratedClassifierNet
 from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._callbacks import SeedEpochs
-from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
+from sklasd.training._data import (
+    RandomCrops,
+    SlidingCrops,
+    check_features,
+    check_input,
+    crop_starts,
+    make_feature_step,
+)
 from sklasd.training._embedder import NetEmbedder
 from sklasd.training._event_mixing import EventMixing
 from sklasd.training._net import ClassifierNet, WarmRestarts
@@ -32,5 +39,7 @@ __all__ = [
     "SlidingCrops",
     "WarmRestarts",
     "check_features",
+    "check_input",
     "crop_starts",
+    "make_feature_step",
 ]
