@@ -8,7 +8,6 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklasd.detectors._outlier_classifier import (
@@ -418,13 +417,8 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     def _proba_distance(self, index: int, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment-averaged ``p`` and ``d = ||z - c_p||^2`` of clips of group ``index``."""
         crops = SegmentCrops(features, n_frames=self.n_frames_, n_segments=self.n_segments)
-        net = self.nets_[index]
-        logit, embedding = self._crop_outputs(index, crops, "forward")
-        with torch.no_grad():
-            p = torch.sigmoid(logit.float())
-            d = net.criterion_.distance(embedding.float().to(net.device)).cpu()
-        shape = (len(features), crops.n_crops)
-        return p.numpy().reshape(shape).mean(axis=1), d.numpy().reshape(shape).mean(axis=1)
+        p, d = crops.outputs(self.nets_[index], "predict_proba_distance").mean(axis=1).T
+        return p, d
 
     def _combine(self, index: int, p: np.ndarray, d: np.ndarray) -> np.ndarray:
         """``-s`` of Eq. (5) with the distance range of ``standardize``."""

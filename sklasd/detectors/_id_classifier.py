@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
@@ -469,7 +470,6 @@ default="cosine"
 
     def _fit(self, X, y, *, section, machine_type=None, domain=None, attributes=None):
         n_samples = _num_samples(X)
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         given = {
             "section": section,
             "machine_type": machine_type,
@@ -488,14 +488,12 @@ default="cosine"
             multi_task = net is not None and net._multi_task
             target = "section" if attributes is None or multi_task else "section_attributes"
         normal = slice(None) if y is None else y == 0
-        groups = None if section is None else np.unique(section[normal])
-        if target == "section" and groups is not None and groups.size < 2:
-            raise ValueError(
-                f"IDClassifierDetector trains a network to tell groups of clips apart, but "
-                f"the normal training clips all lie in section {groups.tolist()[0]!r}: pass "
-                "machine_type to train one model over several machine types (classes: "
-                "(machine type, section) pairs), or attributes to train on attribute "
-                "classes."
+        if target == "section":
+            self._check_two_groups(
+                section,
+                y,
+                "trains a network to tell sections apart (give attributes to "
+                "train on attribute classes instead)",
             )
         self.features_ = make_feature_step(self.features, LogMel())
         # Metadata the features request in fit (a Tgram learns the sections).
@@ -532,11 +530,17 @@ default="cosine"
             name: metadata[name]
             for name in get_routing_for_object(self.scorer_).consumes("fit", list(metadata))
         }
-        # The scorer's training scores, leave-one-out where it uses them (neighbours):
-        # its decision values on the training clips plus its thresholds.
-        self.scorer_._validate_params()
-        decision = self.scorer_._fit_thresholds(embeddings, y, section, metadata)
-        return decision + self.scorer_.offset_[group]
+        # This fit skips nested validation (BaseDetector.fit): validate the scorer's.
+        with sklearn.config_context(skip_parameter_validation=False):
+            self.scorer_.fit(embeddings, y, section=section, **metadata)
+        # Its training scores, leave-one-out where it uses them (neighbours).
+        return self.scorer_.training_decision_ + self.scorer_.offset_[group]
+
+    def _fit_offsets(self, scores, indices, normal) -> np.ndarray:
+        """The scorer step's thresholds (the same rule on the same scores), or the confidence's."""
+        if self.scorer_ is not None:
+            return self.scorer_.offset_
+        return super()._fit_offsets(scores, indices, normal)
 
     def _score_samples(self, X, *, section):
         features = self.features_.transform(X)

@@ -87,17 +87,14 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
                 f"outliers={self.outliers!r} takes the outliers from other machine types of "
                 "the training data: pass machine_type=<one value per clip>."
             )
-        if len(self.sections_) < 2:
-            raise ValueError(
-                f"{name} needs the clips of at least two sections (the other sections are "
-                f"the outliers), got only {self._group_name(0)}."
-            )
+        self._check_two_groups(
+            section, y, "trains each section's network against the other sections' clips"
+        )
         n_samples = _num_samples(X)
         groups = self._section_indices(section, n_samples)
         normal = np.ones(n_samples, dtype=bool) if y is None else y == 0
         # Without machine_type all clips are of one machine type.
         types = np.zeros(n_samples) if machine_type is None else np.asarray(machine_type)
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         data_sets = np.array([_data_set_of(value) for value in types.tolist()])
 
         self.features_ = make_feature_step(self.features, LogMel())
@@ -196,12 +193,6 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
             rows = groups == index
             scores[rows] = self._group_scores(index, features[rows])
         return scores
-
-    def _crop_outputs(self, index: int, crops, method: str):
-        """``nets_[index].<method>(crops)`` on a private torch random state."""
-        net = self.nets_[index]
-        with private_torch_rng(net.device):
-            return getattr(net, method)(crops)
 
 
 class OutlierClassifierDetector(_OutlierExposureDetector):
@@ -418,8 +409,7 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
         crops = SlidingCrops(
             features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )
-        proba = self._crop_outputs(index, crops, "predict_proba")[:, 1]
-        return proba.reshape(len(features), crops.n_crops).mean(axis=1)
+        return crops.outputs(self.nets_[index], "predict_proba")[..., 1].mean(axis=1)
 
 
 def _check_stage_weights(weights: Any) -> tuple[float, ...]:

@@ -385,9 +385,7 @@ class RCMAEPretrainer(
         crops = SlidingCrops(
             features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )
-        with private_torch_rng(self.net_.device):
-            embeddings = self.net_.embed(crops)
-        return embeddings.reshape(len(features), crops.n_crops, -1).mean(axis=1)
+        return crops.outputs(self.net_, "embed").mean(axis=1)
 
     def transform(self, X: Any) -> np.ndarray:
         """Embed clips with the pre-trained encoder (mean over crops).
@@ -584,20 +582,12 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
         )
 
     def _fit(self, X, y, *, section, machine_type=None):
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         if section is None:
             raise ValueError(
                 "RCMAEDetector fine-tunes on sections: pass section=<one value per clip> "
                 "(and machine_type for one section per machine type)."
             )
-        normal = slice(None) if y is None else y == 0
-        groups = np.unique(section[normal])
-        if groups.size < 2:
-            raise ValueError(
-                f"RCMAEDetector fine-tunes a network to tell groups of clips apart, but the "
-                f"normal training clips all lie in group {groups.tolist()[0]!r}: pass "
-                "machine_type to train one model over several machine types."
-            )
+        self._check_two_groups(section, y, "fine-tunes a network to tell sections apart")
         pretrain_seed, finetune_seed = (
             (None, None) if self.random_state is None else spawn_seeds(self.random_state, 2)
         )

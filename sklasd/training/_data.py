@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_array
 
-from sklasd.utils import check_clips
+from sklasd.utils import check_clips, private_torch_rng
 
 __all__ = [
     "RandomCrops",
@@ -304,3 +304,26 @@ class SlidingCrops(torch.utils.data.Dataset):
         return torch.from_numpy(
             np.ascontiguousarray(self.X[clip, ..., start : start + self.n_frames])
         ), 0
+
+    def outputs(self, net: Any, method: str) -> np.ndarray:
+        """``net.<method>`` of every crop, clip by clip, on a private torch random state.
+
+        The one way the detectors and embedders run a trained net over crops at
+        inference; average over axis 1 for a clip's output.
+
+        Parameters
+        ----------
+        net : skorch net
+            A fitted net.
+        method : str
+            A method of ``net`` that maps a dataset to an array, one row per
+            item (``"predict_proba"``, ``"embed"``...).
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_clips, n_crops, ...)
+            The rows of ``net.<method>(self)``, grouped by clip.
+        """
+        with private_torch_rng(net.device):
+            outputs = getattr(net, method)(self)
+        return outputs.reshape(len(self.X), self.n_crops, *outputs.shape[1:])

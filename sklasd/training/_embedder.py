@@ -497,9 +497,7 @@ class NetEmbedder(
                 "band(s)."
             )
         crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
-        with private_torch_rng(self.net_.device):
-            outputs = getattr(self.net_, method)(crops)
-        return outputs.reshape(X.shape[0], crops.n_crops, -1)
+        return crops.outputs(self.net_, method)
 
     def transform(self, X) -> np.ndarray:
         """Embed every clip: the mean of its crops' embeddings.
