@@ -73,10 +73,10 @@ def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Ca
     once), whether it is fitted on all types at once)."""
     width = {"module__width_mult": 1.0, "module__depth_mult": 1.0} if paper_size else {}
 
-    def id_classifier(scoring: str, **embedder: Any) -> IDClassifierDetector:
+    def id_classifier(score_rule: str, **embedder: Any) -> IDClassifierDetector:
         return IDClassifierDetector(
             embedder=make_id_embedder(max_epochs=_epochs(fast, 40), **width, **embedder),
-            scoring=scoring,
+            score_rule=score_rule,
             device=device,
             random_state=0,
         )

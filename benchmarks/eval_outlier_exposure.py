@@ -7,7 +7,7 @@ One run fits, with ``random_state=0`` and the same features, and prints AUC and 
   "dsad", "ddcsad", "bce+dsad", "bce+ddcsad"; ``alpha="auto"``: 1, 0, 0, 0.5, 0.5);
 - :class:`sklasd.detectors.OutlierClassifierDetector` (stage weights 0.1, 0.3, 0.6);
 - :class:`sklasd.detectors.IDClassifierDetector` with its default embedder
-  (:func:`sklasd.detectors.make_id_embedder`, cross-entropy) and cosine scoring,
+  (:func:`sklasd.detectors.make_id_embedder`, cross-entropy) and cosine score_rule,
 
 on
 
@@ -79,7 +79,7 @@ def make_model(name: str, *, features: LogMel, max_epochs: int, id_epochs: int, 
             features=features,
             embedder=make_id_embedder(max_epochs=id_epochs),
             target="section",
-            scoring="cosine",
+            score_rule="cosine",
             random_state=0,
         )
     return CentroidBCEDetector(

@@ -60,7 +60,7 @@ def _wang2021_id(machine_type: str | None) -> IDClassifierDetector:
         embedder=make_id_embedder(
             network="mobilenetv3", module__width_mult=1.0, module__depth_mult=1.0
         ),
-        scoring="ocsvm" if machine_type == "ToyCar" else "cosine",
+        score_rule="ocsvm" if machine_type == "ToyCar" else "cosine",
     )
 
 
@@ -80,7 +80,7 @@ def _wang2022(machine_type: str | None) -> IDClassifierDetector:
         max_epochs=100,
         callbacks__lr_scheduler=None,
     )
-    return IDClassifierDetector(features=features, embedder=embedder, scoring="cosine")
+    return IDClassifierDetector(features=features, embedder=embedder, score_rule="cosine")
 
 
 def _kuroyanagi2021(machine_type: str | None) -> CentroidBCEDetector:
@@ -128,7 +128,7 @@ def _zeng2023(mode: str) -> SoundEventDetector:
         net=net,
         window_seconds=3.0,
         stride_seconds=0.5,
-        scoring="mahalanobis",
+        score_rule="mahalanobis",
     )
 
 
@@ -249,7 +249,7 @@ def make_paper_detector(
     >>> detector = make_paper_detector("kuroyanagi2021", machine_type="pump")
     >>> detector.loss, detector.alpha, detector.n_frames, detector.outliers
     ('bce+ddcsad', 1.0, 256, 'dataset')
-    >>> make_paper_detector("wang2021-id", machine_type="ToyCar").scoring
+    >>> make_paper_detector("wang2021-id", machine_type="ToyCar").score_rule
     'ocsvm'
     >>> make_paper_detector("zeng2023-sed", random_state=0).net.module__last_channels
     128

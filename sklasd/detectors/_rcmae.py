@@ -21,9 +21,10 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sklasd.base import BaseDetector, VersionStampMixin
 from sklasd.datasets import load_audio
-from sklasd.detectors._groups import _MachineTypeGroupsMixin
+from sklasd.detectors._section_classifier import _SectionClassifierDetector
 from sklasd.features import Compose, FrequencyMask, LogMel, TimeMask
 from sklasd.nn import RCMAELoss, RCMAENet, SupConCELoss, ViTClassifier
+from sklasd.scoring import ConfidenceScorer
 from sklasd.training import (
     ClassifierNet,
     InitEncoder,
@@ -405,7 +406,7 @@ class RCMAEPretrainer(
         )
 
 
-class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
+class RCMAEDetector(_SectionClassifierDetector):
     """RC-MAE: a pre-trained ViT fine-tuned to tell sections apart; scores -log p(section).
 
     The method of Zahedi et al. (Algorithms 16(9), 2023; DCASE 2020
@@ -459,10 +460,17 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
     ----------
     pretrained_ : RCMAEPretrainer
         The fitted pretrainer (the frozen one's estimator when given frozen).
+    features_ : transformer
+        The pretrainer's fitted feature step (``pretrained_.features_``).
     embedder_ : NetEmbedder
         The fine-tuned network (``embedder_.net_.history``: its history).
+    scorer_ : ConfidenceScorer
+        The score rule: ``ConfidenceScorer(rule="log_proba")`` on the crops'
+        class probabilities; its thresholds are the detector's.
     classes_ : ndarray of shape (n_classes,)
         The classes of the network: the groups of the normal training clips.
+    class_groups_ : ndarray of shape (n_sections, n_classes) of bool
+        Whether a class is a group's (a row of ``sections_``).
     machine_types_ : ndarray of shape (n_machine_types,) or None
         Machine types seen in ``fit``; None when fitted without ``machine_type``.
     sections_ : ndarray of shape (n_sections,)
@@ -558,7 +566,7 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
             pretrainer.set_params(device=self.device)
         return pretrainer.fit(X, y)
 
-    def _make_embedder(self, pretrainer: RCMAEPretrainer, seed: int | None) -> NetEmbedder:
+    def _finetune_embedder(self, pretrainer: RCMAEPretrainer, seed: int | None) -> NetEmbedder:
         """NetEmbedder on the fine-tuning net, initialised from the pre-trained encoder."""
         net = make_rcmae_finetune_net() if self.net is None else clone(self.net)
         encoder = pretrainer.net_.module_.encoder
@@ -581,7 +589,8 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
             device=self.device,
         )
 
-    def _fit(self, X, y, *, section, machine_type=None):
+    def _fit_network(self, X, y, *, section, **metadata):
+        """Pre-train (or take the frozen pretrainer), then fine-tune on the sections."""
         if section is None:
             raise ValueError(
                 "RCMAEDetector fine-tunes on sections: pass section=<one value per clip> "
@@ -592,18 +601,11 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
             (None, None) if self.random_state is None else spawn_seeds(self.random_state, 2)
         )
         self.pretrained_ = self._pretrain(X, y, pretrain_seed)
-        features = self.pretrained_.features_.transform(X)
-        self.embedder_ = self._make_embedder(self.pretrained_, finetune_seed)
+        self.features_ = self.pretrained_.features_
+        features = self.features_.transform(X)
+        self.embedder_ = self._finetune_embedder(self.pretrained_, finetune_seed)
         self.embedder_.fit(features, y, section=section)
-        self.classes_ = self.embedder_.classes_
-        return self._log_proba(features, section)
+        return features, {"section": section}
 
-    def _score_samples(self, X, *, section):
-        return self._log_proba(self.pretrained_.features_.transform(X), section)
-
-    def _log_proba(self, features: np.ndarray, section: np.ndarray) -> np.ndarray:
-        """log p(own group) of every crop, averaged over the crops of each clip."""
-        proba = self.embedder_.predict_crop_proba(features).astype(np.float64)
-        own = self.embedder_.class_index(section=section)
-        p_own = proba[np.arange(len(proba)), :, own]
-        return np.log(np.maximum(p_own, np.finfo(np.float32).tiny)).mean(axis=1)
+    def _make_scorer(self) -> ConfidenceScorer:
+        return ConfidenceScorer(rule="log_proba")

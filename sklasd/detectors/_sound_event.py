@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from sklasd.base import BaseDetector
-from sklasd.detectors._id_classifier import _SCORERS, IDClassifierDetector
+from sklasd.detectors._section_classifier import SCORE_RULES, _SectionClassifierDetector
 from sklasd.features import LogMel
 from sklasd.nn import CrossEntropyLoss, MobileNetV2, MultiLabelBCELoss, ShallowViT
 from sklasd.training import ClassifierNet, EventMixing, NetEmbedder
@@ -25,7 +25,7 @@ _NETWORKS = {
 _CRITERIA = {"sec": CrossEntropyLoss, "sed": MultiLabelBCELoss}
 
 
-class SoundEventDetector(IDClassifierDetector):
+class SoundEventDetector(_SectionClassifierDetector):
     """One sound-event classifier over all machine types, scored by Mahalanobis distance.
 
     The system of Zeng, Liu and Zhou (DCASE 2023 Task 2 technical report): the
@@ -49,14 +49,14 @@ class SoundEventDetector(IDClassifierDetector):
     ``hop_length`` of ``features`` (rounded; 3 s are 94 frames at 16 kHz and hop
     512).
 
-    **Score.** ``scoring="mahalanobis"`` (default):
+    **Score.** ``score_rule="mahalanobis"`` (default):
     :class:`~sklasd.scoring.MahalanobisScorer` fitted per group on the
     embeddings of the normal training clips, a mean per domain (the ``domain``
     metadata, "source"/"target") and one covariance of the group's embeddings
     centred on their domain means; ``score_samples`` is minus the distance to
     the nearest domain mean. Groups are (machine type, section) pairs, so with
     one section per machine type (DCASE 2023) the covariance is that of the
-    machine type. The embedding scorings of :class:`IDClassifierDetector`
+    machine type. The embedding score rules of :class:`IDClassifierDetector`
     (``"cosine"``, ``"knn"``, ``"ocsvm"`` or a scorer instance) work too.
     Combine several detectors by sum or product of their scores with
     :class:`~sklasd.ensemble.ScoreEnsemble`.
@@ -109,7 +109,7 @@ class SoundEventDetector(IDClassifierDetector):
         events, probability 0.5, in decibels). Ignored for ``"sec"``.
     pretrained_weights : str, path-like or None, default=None
         Checkpoint to initialise the network from; see above.
-    scoring : {"mahalanobis", "cosine", "knn", "ocsvm"} or scorer, default="mahalanobis"
+    score_rule : {"mahalanobis", "cosine", "knn", "ocsvm"} or scorer step, default="mahalanobis"
         How embeddings are scored; see above.
     contamination : "gamma" or float, default="gamma"
         Threshold rule; see :class:`~sklasd.base.BaseDetector`.
@@ -159,6 +159,8 @@ sections_, offset_
     (8,)
     """
 
+    __metadata_request__fit: ClassVar[dict] = {"domain": True, "attributes": True}
+
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
@@ -171,7 +173,10 @@ sections_, offset_
         "frame_rate": [None, Interval(Real, 0, None, closed="neither")],
         "mixing": [None, EventMixing],
         "pretrained_weights": [None, str, HasMethods(["__fspath__"])],
-        "scoring": [StrOptions(set(_SCORERS)), HasMethods(["fit", "score_samples"])],
+        "score_rule": [
+            StrOptions(set(SCORE_RULES) - {"confidence"}),
+            HasMethods(["fit", "score_samples"]),
+        ],
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
     }
@@ -189,14 +194,13 @@ sections_, offset_
         frame_rate: float | None = None,
         mixing: EventMixing | None = None,
         pretrained_weights: Any = None,
-        scoring: str | BaseDetector = "mahalanobis",
+        score_rule: str | BaseDetector = "mahalanobis",
         contamination: str | float = "gamma",
         gamma_quantile: float = 0.9,
         random_state: Any = None,
         device: str | None = None,
     ):
-        # BaseDetector's __init__: IDClassifierDetector's sets parameters this class lacks.
-        BaseDetector.__init__(self, contamination=contamination, gamma_quantile=gamma_quantile)
+        super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
         self.features = features
         self.network = network
         self.mode = mode
@@ -207,7 +211,7 @@ sections_, offset_
         self.frame_rate = frame_rate
         self.mixing = mixing
         self.pretrained_weights = pretrained_weights
-        self.scoring = scoring
+        self.score_rule = score_rule
         self.random_state = random_state
         self.device = device
 
@@ -248,7 +252,7 @@ sections_, offset_
             n_frames=self._frames(self.window_seconds, "window_seconds"),
             inference_hop=self._frames(self.stride_seconds, "stride_seconds"),
         )
-        for name in ("random_state", "device"):
-            if getattr(self, name) is not None:
-                embedder.set_params(**{name: getattr(self, name)})
-        return embedder
+        return self._with_seed_and_device(embedder)
+
+    def _make_scorer(self) -> BaseDetector:
+        return self._score_rule(self.score_rule)

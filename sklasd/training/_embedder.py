@@ -165,6 +165,11 @@ class NetEmbedder(
     recompute_bn : bool, default=True
         Whether to recompute the running statistics of batch normalisation over
         the training clips after training; see above.
+    output : {"embedding", "crop_proba"}, default="embedding"
+        What :meth:`transform` returns: the mean embedding of every clip's
+        crops, for the embedding scorer steps (:class:`~sklasd.scoring.CosineScorer`...),
+        or the class probabilities of every crop (:meth:`predict_crop_proba`),
+        for :class:`~sklasd.scoring.ConfidenceScorer`.
 
     Attributes
     ----------
@@ -250,6 +255,7 @@ class NetEmbedder(
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
         "recompute_bn": ["boolean"],
+        "output": [StrOptions({"embedding", "crop_proba"})],
     }
 
     def __init__(
@@ -265,6 +271,7 @@ class NetEmbedder(
         random_state=None,
         device=None,
         recompute_bn=True,
+        output="embedding",
     ):
         self.net = net
         self.target = target
@@ -276,6 +283,7 @@ class NetEmbedder(
         self.random_state = random_state
         self.device = device
         self.recompute_bn = recompute_bn
+        self.output = output
 
     # -- labels ---------------------------------------------------------------------
 
@@ -511,8 +519,12 @@ class NetEmbedder(
         Returns
         -------
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
-            Mean embedding of the crops of each clip.
+            Mean embedding of the crops of each clip; with ``output="crop_proba"``
+            the class probabilities of every crop instead, of shape
+            (n_clips, n_crops, n_classes).
         """
+        if self.output == "crop_proba":
+            return self.predict_crop_proba(X)
         return self._crop_outputs(X, "embed").mean(axis=1)
 
     def predict_crop_proba(self, X) -> np.ndarray:

@@ -28,8 +28,8 @@ def test_wang2021_id_is_table_1_with_the_machine_types_scorer():
     net = detector.embedder.net
     assert net.module.__name__ == "MobileNetV3IDNet"
     assert (net.module__width_mult, net.module__depth_mult) == (1.0, 1.0)
-    assert detector.scoring == "ocsvm"
-    assert make_paper_detector("wang2021-id", machine_type="fan").scoring == "cosine"
+    assert detector.score_rule == "ocsvm"
+    assert make_paper_detector("wang2021-id", machine_type="fan").score_rule == "cosine"
     module = net.module(n_classes=4)
     assert module.blocks == MOBILENETV3_ID_BLOCKS and module.stem_channels == 32
 

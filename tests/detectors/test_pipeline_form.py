@@ -1,4 +1,4 @@
-"""Every detector as the last step of a Pipeline after its feature step.
+"""Every detector as the last step of a Pipeline after its feature step; cached grids.
 
 ``make_pipeline(features, Detector(features="passthrough"))`` gives the same scores as
 ``Detector(features=features)`` on raw clips, under the same random_state.
@@ -7,7 +7,9 @@
 import numpy as np
 import pytest
 import sklearn
-from sklearn.pipeline import make_pipeline
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
 from skorch import NeuralNetRegressor
 
 from sklasd.detectors import (
@@ -22,7 +24,10 @@ from sklasd.detectors import (
     make_rcmae_net,
 )
 from sklasd.features import LogMel
+from sklasd.metrics import make_asd_scorer
+from sklasd.model_selection import NormalOnlyKFold
 from sklasd.nn import DenseAutoencoder, MobileNetV2
+from sklasd.scoring import ConfidenceScorer, CosineScorer, KNNScorer, MahalanobisScorer
 from sklasd.training import ClassifierNet, NetEmbedder
 
 LOGMEL = LogMel(n_mels=32, hop_length=256)  # 32 frames per 0.5 s clip
@@ -108,3 +113,56 @@ def test_passthrough_detectors_take_features_only(fan, tiny_net):
     detector = _id_classifier("passthrough", tiny_net)
     with pytest.raises(ValueError, match="4-D"):
         detector.fit(X[train], section=frame["section"].to_numpy()[train])
+
+
+def test_pipeline_form_of_the_confidence_score_rule(fan, tiny_net):
+    """LogMel, NetEmbedder(output="crop_proba"), ConfidenceScorer: score_rule="confidence"."""
+    X, frame, train = fan
+    X, section = X[train], frame["section"].to_numpy()[train]
+    detector = _id_classifier(LOGMEL, tiny_net).set_params(score_rule="confidence")
+    detector.fit(X, section=section)
+    embedder = clone(detector.embedder).set_params(random_state=0, output="crop_proba")
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(LOGMEL, embedder, ConfidenceScorer()).fit(X, section=section)
+        expected = pipe.decision_function(X, section=section)
+    np.testing.assert_allclose(detector.decision_function(X, section=section), expected)
+    np.testing.assert_allclose(detector.training_decision_, pipe[-1].training_decision_)
+
+
+class _CountingNetEmbedder(NetEmbedder):
+    """A NetEmbedder that counts its fits (in a class attribute: clones share it)."""
+
+    n_fits = 0
+
+    def fit(self, X, y=None, **params):
+        type(self).n_fits += 1
+        return super().fit(X, y, **params)
+
+
+def test_a_cached_grid_over_the_score_rule_trains_the_network_once_per_fold(
+    fan, tiny_net, tmp_path
+):
+    X, frame, _ = fan
+    y = frame["label"].to_numpy(dtype=int)
+    net = ClassifierNet(tiny_net, max_epochs=2, batch_size=16, lr=1e-2)
+    pipe = Pipeline(
+        [
+            ("features", LOGMEL),
+            ("embedder", _CountingNetEmbedder(net=net, n_frames=8, random_state=0)),
+            ("scorer", CosineScorer()),
+        ],
+        memory=str(tmp_path),
+    )
+    grid = {"scorer": [CosineScorer(), KNNScorer(), MahalanobisScorer()]}
+    _CountingNetEmbedder.n_fits = 0
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(
+            pipe,
+            grid,
+            scoring=make_asd_scorer("auc"),
+            cv=NormalOnlyKFold(n_splits=2, shuffle=True, random_state=0),
+            refit=False,
+        ).fit(X, y, section=frame["section"].to_numpy(), domain=frame["domain"].to_numpy())
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    # 3 score rules x 2 folds, but one network per fold
+    assert _CountingNetEmbedder.n_fits == 2
