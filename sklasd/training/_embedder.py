@@ -168,8 +168,10 @@ class NetEmbedder(
     output : {"embedding", "crop_proba"}, default="embedding"
         What :meth:`transform` returns: the mean embedding of every clip's
         crops, for the embedding scorer steps (:class:`~sklasd.scoring.CosineScorer`...),
-        or the class probabilities of every crop (:meth:`predict_crop_proba`),
-        for :class:`~sklasd.scoring.ConfidenceScorer`.
+        or the class probabilities of every crop (:meth:`predict_crop_proba`;
+        with ``target="section_attributes"`` summed over the classes of each
+        section, so one column per sorted section), for
+        :class:`~sklasd.scoring.ConfidenceScorer`.
 
     Attributes
     ----------
@@ -507,6 +509,15 @@ class NetEmbedder(
         crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
         return crops.outputs(self.net_, method)
 
+    def _section_proba(self, proba: np.ndarray) -> np.ndarray:
+        """Class probabilities, summed over each section's classes for (section, attribute)."""
+        if self.target != "section_attributes":
+            return proba
+        sections = [label[0] for label in self.classes_]
+        keys = sorted(set(sections))
+        column = np.array([keys.index(section) for section in sections])
+        return np.stack([proba[..., column == k].sum(axis=-1) for k in range(len(keys))], -1)
+
     def transform(self, X) -> np.ndarray:
         """Embed every clip: the mean of its crops' embeddings.
 
@@ -520,11 +531,11 @@ class NetEmbedder(
         -------
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
             Mean embedding of the crops of each clip; with ``output="crop_proba"``
-            the class probabilities of every crop instead, of shape
+            the class (or section) probabilities of every crop instead, of shape
             (n_clips, n_crops, n_classes).
         """
         if self.output == "crop_proba":
-            return self.predict_crop_proba(X)
+            return self._section_proba(self.predict_crop_proba(X))
         return self._crop_outputs(X, "embed").mean(axis=1)
 
     def predict_crop_proba(self, X) -> np.ndarray:
