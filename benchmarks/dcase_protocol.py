@@ -48,7 +48,9 @@ from sklasd.detectors import (
     IDClassifierDetector,
     OutlierClassifierDetector,
     fit_score_by_machine_type,
+    make_centroid_net,
     make_id_embedder,
+    make_outlier_net,
     make_paper_detector,
 )
 from sklasd.metrics import dcase_report, official_score
@@ -93,13 +95,13 @@ def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Ca
         "idclassifier-all-types": (lambda _: id_classifier("cosine"), True),
         "outlier-classifier": (
             lambda _: OutlierClassifierDetector(
-                max_epochs=_epochs(fast, 20), device=device, random_state=0
+                net=make_outlier_net(max_epochs=_epochs(fast, 20)), device=device, random_state=0
             ),
             False,
         ),
         "centroid-bce": (
             lambda _: CentroidBCEDetector(
-                max_epochs=_epochs(fast, 20), device=device, random_state=0
+                net=make_centroid_net(max_epochs=_epochs(fast, 20)), device=device, random_state=0
             ),
             False,
         ),

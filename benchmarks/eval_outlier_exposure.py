@@ -57,7 +57,9 @@ from sklasd.detectors import (
     CentroidBCEDetector,
     IDClassifierDetector,
     OutlierClassifierDetector,
+    make_centroid_net,
     make_id_embedder,
+    make_outlier_net,
 )
 from sklasd.features import LogMel
 from sklasd.metrics import auc, dcase_report, pauc
@@ -72,7 +74,9 @@ def make_model(name: str, *, features: LogMel, max_epochs: int, id_epochs: int, 
     """The detector of a table row, in the small configuration of this script."""
     if name == OUTLIER_CLASSIFIER:
         return OutlierClassifierDetector(
-            features=features, max_epochs=max_epochs, batch_size=16, random_state=0
+            features=features,
+            net=make_outlier_net(max_epochs=max_epochs, batch_size=16),
+            random_state=0,
         )
     if name == ID_CLASSIFIER:
         return IDClassifierDetector(
@@ -86,7 +90,7 @@ def make_model(name: str, *, features: LogMel, max_epochs: int, id_epochs: int, 
         features=features,
         loss=name,
         n_segments=n_segments,
-        max_epochs=max_epochs,
+        net=make_centroid_net(max_epochs=max_epochs),
         batch_ratio=(8, 7, 1),
         random_state=0,
     )

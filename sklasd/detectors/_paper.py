@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from skorch.callbacks import LRScheduler
 
-from sklasd.detectors._centroid_bce import CentroidBCEDetector
+from sklasd.detectors._centroid_bce import CentroidBCEDetector, make_centroid_net
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
-from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+from sklasd.detectors._outlier_classifier import OutlierClassifierDetector, make_outlier_net
 from sklasd.detectors._rcmae import (
     RCMAEDetector,
     RCMAEPretrainer,
@@ -51,7 +51,9 @@ _ZENG_EPOCHS = 90
 
 def _wang2021_outlier(machine_type: str | None) -> OutlierClassifierDetector:
     return OutlierClassifierDetector(
-        outliers="dataset", network_params={"width": 32}, stage_weights=(0.1, 0.3, 0.6)
+        outliers="dataset",
+        net=make_outlier_net(module__width=32),
+        stage_weights=(0.1, 0.3, 0.6),
     )
 
 
@@ -96,16 +98,16 @@ def _kuroyanagi2021(machine_type: str | None) -> CentroidBCEDetector:
         alpha=alpha,
         standardize="batch",
         outliers="dataset",
-        network="paper",
-        network_params={"pooling": "mean"},
-        net_params={
-            "optimizer__param_groups": [("embedding*", {"lr": 1e-3}), ("head*", {"lr": 1e-3})],
-            "callbacks__lr_scheduler": halving,
-        },
+        net=make_centroid_net(
+            size="paper",
+            module__pooling="mean",
+            optimizer__param_groups=[("embedding*", {"lr": 1e-3}), ("head*", {"lr": 1e-3})],
+            callbacks__lr_scheduler=halving,
+            max_epochs=_KUROYANAGI_EPOCHS,
+            lr=1e-4,
+        ),
         n_frames=256,
         n_segments=10,
-        max_epochs=_KUROYANAGI_EPOCHS,
-        lr=1e-4,
         batch_ratio=(32, 31, 1),
         warm_start=True,
     )

@@ -20,6 +20,8 @@ from sklasd.detectors import (
     RCMAEDetector,
     RCMAEPretrainer,
     SoundEventDetector,
+    make_centroid_net,
+    make_outlier_net,
     make_rcmae_finetune_net,
     make_rcmae_net,
 )
@@ -52,15 +54,15 @@ def _sound_event(features, tiny_net):
 
 def _outlier_classifier(features, tiny_net):
     return OutlierClassifierDetector(
-        features=features, network_params={"width": 4}, n_frames=16, max_epochs=1,
-        batch_size=8, random_state=0,
+        features=features, n_frames=16, random_state=0,
+        net=make_outlier_net(module__width=4, max_epochs=1, batch_size=8),
     )  # fmt: skip
 
 
 def _centroid_bce(features, tiny_net):
     return CentroidBCEDetector(
-        features=features, network_params={"width_mult": 0.0625, "embedding_dim": 8},
-        n_frames=32, n_segments=2, max_epochs=1, batch_ratio=(4, 3, 1), random_state=0,
+        features=features, n_frames=32, n_segments=2, batch_ratio=(4, 3, 1), random_state=0,
+        net=make_centroid_net(module__width_mult=0.0625, module__embedding_dim=8, max_epochs=1),
     )  # fmt: skip
 
 
