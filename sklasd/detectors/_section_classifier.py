@@ -88,7 +88,7 @@ class _SectionClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         target = self.target
         if target == "auto":
             net = embedder.net
-            multi_task = net is not None and net._multi_task
+            multi_task = net is not None and net.multi_task
             target = "section" if attributes is None or multi_task else "section_attributes"
         if target == "section":
             self._check_two_groups(

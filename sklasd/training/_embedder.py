@@ -409,7 +409,7 @@ class NetEmbedder(
                 "NetEmbedder adds callbacks to the net (per-epoch seeding, early stopping); "
                 "a net with callbacks='disable' cannot take them."
             )
-        triplet_weight, attribute_weight = net._loss_weights()
+        triplet_weight, attribute_weight = net.loss_weights()
         X = check_features(X)
         self.n_frames_ = min(self.n_frames, X.shape[-1])
         n_samples = X.shape[0]
