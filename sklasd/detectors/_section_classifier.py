@@ -101,7 +101,8 @@ class _SectionClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         # Metadata the features request in fit (a Tgram learns the sections).
         requested = get_routing_for_object(self.features_).consumes("fit", list(given))
         features = self.features_.fit_transform(X, y, **{name: given[name] for name in requested})
-        self.embedder_ = embedder.set_params(target=target)
+        # The scorer step chooses between embeddings and crop probabilities.
+        self.embedder_ = embedder.set_params(target=target, output="embedding")
         labels = {"section": section, "attributes": attributes}
         self.embedder_.fit(features, y, **labels)
         return features, labels
