@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=1000, help="training clips (4 sections)")
     parser.add_argument("--n-score", type=int, default=200, help="clips to score")
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--scoring", default="cosine")
+    parser.add_argument("--score-rule", default="cosine")
     args = parser.parse_args()
     print(machine())
     n_sections = 4
@@ -57,7 +57,7 @@ def main() -> None:
         del X
         train = frame[frame["split"] == "train"]
         test = frame[frame["split"] == "test"]
-        detector = IDClassifierDetector(scoring=args.scoring, random_state=0)
+        detector = IDClassifierDetector(score_rule=args.score_rule, random_state=0)
 
         start = time.perf_counter()
         detector.fit(train["path"].tolist(), section=train["section"].to_numpy())
@@ -67,7 +67,7 @@ def main() -> None:
         train_time = epoch_time.sum()
         net = detector.embedder_.net_
         print(
-            f"\nfit of IDClassifierDetector(scoring={args.scoring!r}) on {len(train)} clips "
+            f"\nfit of IDClassifierDetector(score_rule={args.score_rule!r}) on {len(train)} clips "
             f"of 10 s ({n_sections} sections) from WAV paths: {fit_time:.1f} s "
             f"({fit_time / 60:.1f} min; target < 10 min)"
         )

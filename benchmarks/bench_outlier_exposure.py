@@ -66,14 +66,14 @@ def main() -> None:
             detector.fit(paths, section=section)
             fit_time = time.perf_counter() - start
             epochs = np.concatenate([net.history[:, "dur"] for net in detector.nets_])
-            per_epoch = epochs.sum() / detector.max_epochs
+            per_epoch = epochs.sum() / detector.nets_[0].max_epochs
             print(
                 f"\nfit of {type(detector).__name__}() on {len(paths)} clips of 10 s "
                 f"({n_sections} sections) from WAV paths: {fit_time:.1f} s "
                 f"({fit_time / 60:.1f} min)"
             )
             print(
-                f"  {len(detector.nets_)} networks x {detector.max_epochs} epochs: "
+                f"  {len(detector.nets_)} networks x {detector.nets_[0].max_epochs} epochs: "
                 f"{epochs.sum():.1f} s ({per_epoch:.1f} s per epoch over all sections); "
                 f"everything else (reading, log-mel, training scores): "
                 f"{fit_time - epochs.sum():.1f} s"

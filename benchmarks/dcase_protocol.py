@@ -48,7 +48,9 @@ from sklasd.detectors import (
     IDClassifierDetector,
     OutlierClassifierDetector,
     fit_score_by_machine_type,
+    make_centroid_net,
     make_id_embedder,
+    make_outlier_net,
     make_paper_detector,
 )
 from sklasd.metrics import dcase_report, official_score
@@ -73,10 +75,10 @@ def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Ca
     once), whether it is fitted on all types at once)."""
     width = {"module__width_mult": 1.0, "module__depth_mult": 1.0} if paper_size else {}
 
-    def id_classifier(scoring: str, **embedder: Any) -> IDClassifierDetector:
+    def id_classifier(score_rule: str, **embedder: Any) -> IDClassifierDetector:
         return IDClassifierDetector(
             embedder=make_id_embedder(max_epochs=_epochs(fast, 40), **width, **embedder),
-            scoring=scoring,
+            score_rule=score_rule,
             device=device,
             random_state=0,
         )
@@ -93,13 +95,13 @@ def registry(device: str, *, fast: bool, paper_size: bool) -> dict[str, tuple[Ca
         "idclassifier-all-types": (lambda _: id_classifier("cosine"), True),
         "outlier-classifier": (
             lambda _: OutlierClassifierDetector(
-                max_epochs=_epochs(fast, 20), device=device, random_state=0
+                net=make_outlier_net(max_epochs=_epochs(fast, 20)), device=device, random_state=0
             ),
             False,
         ),
         "centroid-bce": (
             lambda _: CentroidBCEDetector(
-                max_epochs=_epochs(fast, 20), device=device, random_state=0
+                net=make_centroid_net(max_epochs=_epochs(fast, 20)), device=device, random_state=0
             ),
             False,
         ),

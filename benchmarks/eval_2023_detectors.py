@@ -12,7 +12,7 @@ A detector is one entry of :func:`detectors` (name -> unfitted detector, fitted 
 the metadata its ``fit`` accepts, all with ``random_state=0`` and default networks):
 
 - ``IDClassifierDetector()``: CPU-sized MobileNetV3 section classifier, 64-frame crops,
-  cosine scoring, and with ``scoring="confidence"`` (40 epochs);
+  cosine score_rule, and with ``score_rule="confidence"`` (40 epochs);
 - ``RCMAEDetector()``: RC-MAE pre-training (``make_rcmae_net()``, 30 epochs) on the
   training clips, then fine-tuning (``make_rcmae_finetune_net()``, 20 epochs); then scorer
   steps on its embeddings per machine type, without training: the pre-trained encoder's
@@ -54,7 +54,7 @@ def detectors(*, ensembles: bool = True) -> dict:
     models = {
         "IDClassifierDetector (cosine)": IDClassifierDetector(random_state=0),
         "IDClassifierDetector (confidence)": IDClassifierDetector(
-            scoring="confidence", random_state=0
+            score_rule="confidence", random_state=0
         ),
         "RCMAEDetector": RCMAEDetector(random_state=0),
         "SoundEventDetector (SEC, MobileNetV2)": SoundEventDetector(mode="sec", random_state=0),

@@ -56,12 +56,14 @@ REAL_CLIPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "dcase202
 BASELINE = "LogMel + TimePooling + kNN"
 
 
-def detector(scoring: str, *, features=None, target="auto", **net_params) -> IDClassifierDetector:
+def detector(
+    score_rule: str, *, features=None, target="auto", **net_params
+) -> IDClassifierDetector:
     return IDClassifierDetector(
         features=features,
         embedder=make_id_embedder(**net_params),
         target=target,
-        scoring=scoring,
+        score_rule=score_rule,
         random_state=0,
     )
 

@@ -7,7 +7,7 @@ One run fits, with ``random_state=0`` and the same features, and prints AUC and 
   "dsad", "ddcsad", "bce+dsad", "bce+ddcsad"; ``alpha="auto"``: 1, 0, 0, 0.5, 0.5);
 - :class:`sklasd.detectors.OutlierClassifierDetector` (stage weights 0.1, 0.3, 0.6);
 - :class:`sklasd.detectors.IDClassifierDetector` with its default embedder
-  (:func:`sklasd.detectors.make_id_embedder`, cross-entropy) and cosine scoring,
+  (:func:`sklasd.detectors.make_id_embedder`, cross-entropy) and cosine score_rule,
 
 on
 
@@ -57,7 +57,9 @@ from sklasd.detectors import (
     CentroidBCEDetector,
     IDClassifierDetector,
     OutlierClassifierDetector,
+    make_centroid_net,
     make_id_embedder,
+    make_outlier_net,
 )
 from sklasd.features import LogMel
 from sklasd.metrics import auc, dcase_report, pauc
@@ -72,21 +74,23 @@ def make_model(name: str, *, features: LogMel, max_epochs: int, id_epochs: int, 
     """The detector of a table row, in the small configuration of this script."""
     if name == OUTLIER_CLASSIFIER:
         return OutlierClassifierDetector(
-            features=features, max_epochs=max_epochs, batch_size=16, random_state=0
+            features=features,
+            net=make_outlier_net(max_epochs=max_epochs, batch_size=16),
+            random_state=0,
         )
     if name == ID_CLASSIFIER:
         return IDClassifierDetector(
             features=features,
             embedder=make_id_embedder(max_epochs=id_epochs),
             target="section",
-            scoring="cosine",
+            score_rule="cosine",
             random_state=0,
         )
     return CentroidBCEDetector(
         features=features,
         loss=name,
         n_segments=n_segments,
-        max_epochs=max_epochs,
+        net=make_centroid_net(max_epochs=max_epochs),
         batch_ratio=(8, 7, 1),
         random_state=0,
     )

@@ -6,21 +6,29 @@ features of the same F x T shape as channels (log-mel, a learned Tgram and wav2v
 features), by adding a batch-hard triplet loss and an auxiliary attribute classification to
 the cross-entropy, and by scoring clips with the classifier's confidence (their Eq. 6,
 ``log((1 - p) / p)``) or with the embedding's cosine distance to its section's training clips
-(their Eq. 7). Their Table I ablates features x losses x scoring; here that ablation is one
-parameter grid of one ``GridSearchCV``:
+(their Eq. 7). Their Table I ablates features x losses x score rules; here that ablation is
+one parameter grid of one ``GridSearchCV`` over a cached Pipeline
+``features -> NetEmbedder -> scorer step``:
 
 - features: ``StackFeatures([LogMel, Tgram, Wav2Vec])`` with the Tgram and wav2vec channels
   each kept or dropped (``features__tgram="drop"``);
 - losses: ``embedder__net__triplet_weight`` and ``embedder__net__attribute_weight`` in {0, 1};
-- scoring: ``"confidence"`` (Eq. 6) or ``"cosine"`` (Eq. 7);
-- and two seeds of the classifier's training (``random_state``), whose spread shows how
-  much of a difference is noise on data this small,
+- score rules: :class:`~sklasd.scoring.ConfidenceScorer` (Eq. 6) on the network's class
+  probabilities of every crop (``embedder__output="crop_proba"``) or
+  :class:`~sklasd.scoring.CosineScorer` (Eq. 7) on its embeddings;
+- and two seeds of the classifier's training (``embedder__random_state``), whose spread
+  shows how much of a difference is noise on data this small,
 
-around ``IDClassifierDetector`` with the TDNN, on synthetic DCASE 2022-style clips (three
+with the TDNN section classifier of :class:`~sklasd.detectors.IDClassifierDetector`
+(:func:`~sklasd.detectors.make_id_embedder`), on synthetic DCASE 2022-style clips (three
 sections of a fan, source and target domains, attribute labels), fitted on the training clips
 and scored on the test clips (``DCASESplit``) with the official DCASE 2022 score. Metadata
-routing hands each clip's section, domain and attributes to the detector (the Tgram learns
-the sections, the attribute heads the attributes) and the section and domain to the scorer.
+routing hands each clip's section, domain and attributes to the steps (the Tgram learns the
+sections, the attribute heads the attributes) and the section and domain to the scorer
+step. The Pipeline's ``memory`` caches every fitted feature step and network, so the
+Tgram and wav2vec features are computed once per feature set, not once per grid point, and a
+network is trained once per feature set, loss, seed and output (the confidence needs the
+class probabilities, the cosine the embeddings).
 
 The networks are CPU-sized and the wav2vec 2.0 model is a tiny randomly initialised one (no
 weights can be downloaded here): the table shows how the pieces combine, not the paper's
@@ -33,18 +41,22 @@ Run ``python examples/ablation_wang2022.py`` (``--fast`` for a small run).
 from __future__ import annotations
 
 import argparse
+import itertools
+import tempfile
 
 import pandas as pd
 import sklearn
 from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
 from transformers import Wav2Vec2Config
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors import IDClassifierDetector, make_id_embedder
+from sklasd.detectors import make_id_embedder
 from sklasd.embedders import Tgram, Wav2Vec
 from sklasd.features import LogMel, StackFeatures
 from sklasd.metrics import get_asd_scorer
 from sklasd.model_selection import DCASESplit
+from sklasd.scoring import ConfidenceScorer, CosineScorer
 
 N_BANDS = 32  # F of every feature channel
 
@@ -63,7 +75,7 @@ TINY_WAV2VEC = Wav2Vec2Config(
 
 
 def _label(params: dict) -> tuple[str, str, str]:
-    """(features, loss, scoring) of a grid point, in the paper's terms."""
+    """(features, loss, score rule) of a grid point, in the paper's terms."""
     features = "L" + "".join(
         letter
         for name, letter in (("features__tgram", "+T"), ("features__wav2vec", "+P"))
@@ -77,8 +89,8 @@ def _label(params: dict) -> tuple[str, str, str]:
         )
         if params[name] > 0
     )
-    scoring = {"confidence": "Eq. 6 confidence", "cosine": "Eq. 7 cosine"}[params["scoring"]]
-    return features, loss, scoring
+    rule = "Eq. 6 confidence" if isinstance(params["scorer"], ConfidenceScorer) else "Eq. 7 cosine"
+    return features, loss, rule
 
 
 def main(*, fast: bool = False) -> dict:
@@ -130,29 +142,44 @@ def main(*, fast: bool = False) -> dict:
         max_epochs=4 if fast else 20,
         batch_size=16,
         n_clips_per_class=4,
-    ).set_params(n_frames=n_frames)
-    detector = IDClassifierDetector(features=features, embedder=embedder, random_state=0)
+    ).set_params(n_frames=n_frames, random_state=0, output="crop_proba")
+    # The cache keeps every fitted feature step and network: a grid point that differs
+    # only in the score rule reuses them, so each network trains once per feature set.
+    cache = tempfile.TemporaryDirectory()
+    pipe = Pipeline(
+        [("features", features), ("embedder", embedder), ("scorer", ConfidenceScorer())],
+        memory=cache.name,
+    )
 
-    # Table I of the paper: features x losses x scoring, one grid.
-    grid = {
-        "features__tgram": ["drop", tgram],
-        "features__wav2vec": ["drop", wav2vec],
-        "embedder__net__triplet_weight": [0.0, 1.0],
-        "embedder__net__attribute_weight": [0.0, 1.0],
-        "scoring": ["confidence", "cosine"],
-        # seeds of the classifier's training, to show how much of a difference is noise
-        "random_state": [0, 1],
-    }
-    if fast:  # the baseline and the full system only, one seed
-        baseline = {name: values[:1] for name, values in grid.items()}
-        full = {name: values[-1:] for name, values in grid.items()}
-        grid = [baseline, {**full, "random_state": [0]}]
+    # Table I of the paper: features x losses x score rules, one grid. The confidence
+    # scores the network's class probabilities of every crop, the cosine its embeddings.
+    # The cross-entropy alone learns (section, attribute) classes; with the triplet or
+    # attribute term the sections, the attributes training the auxiliary heads.
+    grid = [
+        {
+            "features__tgram": ["drop", tgram],
+            "features__wav2vec": ["drop", wav2vec],
+            "embedder__net__triplet_weight": [triplet],
+            "embedder__net__attribute_weight": [attribute],
+            "embedder__target": ["section" if triplet or attribute else "section_attributes"],
+            "embedder__output": [output],
+            "scorer": [scorer],
+            # seeds of the classifier's training, to show how much of a difference is noise
+            "embedder__random_state": [0, 1],
+        }
+        for triplet, attribute in itertools.product([0.0, 1.0], repeat=2)
+        for output, scorer in (("crop_proba", ConfidenceScorer()), ("embedding", CosineScorer()))
+    ]
+    if fast:  # the baseline (confidence) and the full system (cosine) only, one seed
+        baseline = {name: values[:1] for name, values in grid[0].items()}
+        full = {name: values[-1:] for name, values in grid[-1].items()}
+        grid = [{**point, "embedder__random_state": [0]} for point in (baseline, full)]
 
     scorers = {name: get_asd_scorer(key) for name, key in
                (("official", "dcase2022"), ("auc", "auc"), ("pauc", "pauc"))}  # fmt: skip
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
-            detector,
+            pipe,
             grid,
             scoring=scorers,
             refit=False,
@@ -160,12 +187,13 @@ def main(*, fast: bool = False) -> dict:
             error_score="raise",
         )
         search.fit(X, y, **metadata)
+    cache.cleanup()
 
     cv = search.cv_results_
     scores = pd.DataFrame(
         {name: cv[f"mean_test_{name}"] for name in scorers},
         index=pd.MultiIndex.from_tuples(
-            [_label(params) for params in cv["params"]], names=["features", "loss", "scoring"]
+            [_label(params) for params in cv["params"]], names=["features", "loss", "score rule"]
         ),
     )
     by_point = scores.groupby(level=[0, 1, 2])
@@ -175,8 +203,8 @@ def main(*, fast: bool = False) -> dict:
     print("features: L log-mel, T Tgram, P wav2vec 2.0 (tiny random model)")
     print(f"mean over {n_seeds} training seed(s); official_sd: their standard deviation")
     print(table.to_string(float_format=lambda v: f"{v:.4f}"))
-    print("official DCASE 2022 score by scoring (rows: features, loss):")
-    print(table["official"].unstack("scoring").to_string(float_format=lambda v: f"{v:.4f}"))
+    print("official DCASE 2022 score by score rule (rows: features, loss):")
+    print(table["official"].unstack("score rule").to_string(float_format=lambda v: f"{v:.4f}"))
     best = table["official"].idxmax()
     print(f"best: {best} with an official score of {table['official'].max():.4f}")
     return {"cv_results": cv, "table": table}

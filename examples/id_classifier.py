@@ -38,10 +38,10 @@ from sklasd.training import ClassifierNet
 from sklasd.utils import load_model
 
 
-def make_detector(scoring: str, *, fast: bool) -> IDClassifierDetector:
+def make_detector(score_rule: str, *, fast: bool) -> IDClassifierDetector:
     """The default detector, or (fast) a tiny network on 32 mel bands and 16-frame crops."""
     if not fast:
-        return IDClassifierDetector(scoring=scoring, random_state=0)
+        return IDClassifierDetector(score_rule=score_rule, random_state=0)
     # Small batches give the batch normalisation statistics enough steps to settle.
     net = ClassifierNet(
         MobileNetV3IDNet,
@@ -53,7 +53,7 @@ def make_detector(scoring: str, *, fast: bool) -> IDClassifierDetector:
     return IDClassifierDetector(
         features=LogMel(n_mels=32),
         embedder=NetEmbedder(net=net, n_frames=16),
-        scoring=scoring,
+        score_rule=score_rule,
         random_state=0,
     )
 

@@ -26,7 +26,7 @@ import argparse
 import numpy as np
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors import CentroidBCEDetector
+from sklasd.detectors import CentroidBCEDetector, make_centroid_net
 from sklasd.features import LogMel
 from sklasd.metrics import auc
 
@@ -36,20 +36,19 @@ N_KNOWN = 3  # known anomalies per section
 def make_detector(*, fast: bool, **params) -> CentroidBCEDetector:
     """A CentroidBCEDetector on 32-frame segments; tiny and short-trained with ``fast``."""
     size = (
-        {"network_params": {"width_mult": 0.0625, "embedding_dim": 16}, "max_epochs": 10}
+        {"module__width_mult": 0.0625, "module__embedding_dim": 16, "max_epochs": 10}
         if fast
         else {"max_epochs": 20}
     )
     return CentroidBCEDetector(
         features=LogMel(n_mels=32, hop_length=256),
         loss="bce",
+        net=make_centroid_net(lr=3e-3, **size),
         n_frames=32,
         n_segments=4,
-        lr=3e-3,
         batch_ratio=(4, 3, 1) if fast else (16, 15, 1),
         contamination=0.1,
         random_state=0,
-        **size,
         **params,
     )
 

@@ -217,6 +217,13 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
         Threshold of each section in ``score_samples`` units, aligned with
         ``sections_`` (shape (1,) when fitted without sections).
         ``decision_function`` subtracts the offset of each clip's section.
+    training_decision_ : ndarray of shape (n_samples,)
+        The decision values of the training clips that the thresholds were
+        computed from (as :class:`~sklearn.neighbors.LocalOutlierFactor` keeps
+        ``negative_outlier_factor_``): leave-one-out scores where the detector
+        computes them (nearest neighbours), so a training clip is not scored
+        against itself. ``fit_predict`` labels the training clips from them;
+        ensembles combine their members' from them.
     n_features_in_ : int
         Number of features seen in ``fit`` (2-D input only).
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -247,6 +254,8 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
     >>> detector.offset_.shape
     (2,)
     >>> int((detector.predict(X, section=section) == -1).sum())
+    10
+    >>> int((detector.training_decision_ < 0).sum())
     10
     >>> detector.predict([[0.0, 0.0, 0.0], [9.0, 9.0, 9.0]], section=[0, 1])
     array([ 1, -1])
@@ -407,11 +416,22 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
                 f"{np.count_nonzero(~np.isfinite(scores))} training clip(s)."
             )
         normal = np.ones(n_samples, dtype=bool) if y is None else y == 0
+        self.offset_ = self._fit_offsets(scores, indices, normal)
+        self.training_decision_ = scores - self.offset_[indices]
+        return self.training_decision_
+
+    def _fit_offsets(
+        self, scores: np.ndarray, indices: np.ndarray, normal: np.ndarray
+    ) -> np.ndarray:
+        """The threshold of every group from its normal clips' training scores.
+
+        A detector whose inner detector has fitted the same thresholds already
+        overrides this to return them.
+        """
         n_groups = 1 if self.sections_ is None else len(self.sections_)
-        self.offset_ = np.array(
+        return np.array(
             [self._threshold(scores[(indices == i) & normal], i) for i in range(n_groups)]
         )
-        return scores - self.offset_[indices]
 
     def _check_fit_metadata(self, metadata: dict) -> None:
         """Raise TypeError for metadata that ``fit`` does not accept.

@@ -82,8 +82,8 @@ DETECTORS = {
     "baseline": ("sklasd.pipelines", "make_baseline_pipeline"),
     "autoencoder": ("sklasd.detectors", "AutoencoderDetector"),
     "idclassifier": ("sklasd.detectors", "IDClassifierDetector"),
-    "outlierclassifier": ("sklasd.detectors", "OutlierClassifierDetector"),
-    "centroidbce": ("sklasd.detectors", "CentroidBCEDetector"),
+    "outlierclassifier": ("sklasd.cli", "_outlier_classifier"),
+    "centroidbce": ("sklasd.cli", "_centroid_bce"),
     "rcmae": ("sklasd.detectors", "RCMAEDetector"),
     "soundevent": ("sklasd.detectors", "SoundEventDetector"),
 }
@@ -91,6 +91,20 @@ DETECTORS = {
 SCORE_COLUMNS = ("path", "machine_type", "section", "anomaly_score", "is_anomaly")
 #: Exit status of ``sklasd score --fail-on-anomaly`` when a clip is flagged.
 EXIT_ANOMALY = 3
+
+
+def _outlier_classifier():
+    """OutlierClassifierDetector holding its default net, so that ``--set net__...`` reaches it."""
+    from sklasd.detectors import OutlierClassifierDetector, make_outlier_net
+
+    return OutlierClassifierDetector(net=make_outlier_net())
+
+
+def _centroid_bce():
+    """CentroidBCEDetector holding its default net, so that ``--set net__...`` reaches it."""
+    from sklasd.detectors import CentroidBCEDetector, make_centroid_net
+
+    return CentroidBCEDetector(net=make_centroid_net())
 
 
 def make_detector(name: str, params: dict | None = None):
@@ -120,6 +134,8 @@ def make_detector(name: str, params: dict | None = None):
     >>> from sklasd.cli import make_detector
     >>> make_detector("baseline", {"knnscorer__n_neighbors": 3})[-1]
     KNNScorer(n_neighbors=3, standardize=True)
+    >>> make_detector("outlierclassifier", {"net__max_epochs": 5}).net.max_epochs
+    5
     """
     import importlib
 

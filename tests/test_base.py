@@ -242,3 +242,19 @@ def test_non_finite_training_scores_are_an_error(data):
     X, section = data
     with pytest.raises(ValueError, match=r"gave non-finite scores to [0-9]+ training clip"):
         NonFiniteTrainingScores().fit(X, section=section)
+
+
+def test_training_decision_is_what_the_thresholds_come_from(data):
+    from sklasd.scoring import KNNScorer
+
+    X, section = data
+    detector = MeanDistance(contamination=0.1).fit(X, section=section)
+    assert_allclose(detector.training_decision_, detector.decision_function(X, section=section))
+    # leave-one-out for nearest neighbours: not the in-sample decision values
+    knn = KNNScorer(contamination=0.1)
+    labels = knn.fit_predict(X, section=section)
+    assert_array_equal(labels, np.where(knn.training_decision_ < 0, -1, 1))
+    assert (knn.training_decision_ < knn.decision_function(X, section=section)).all()
+    for name in knn.sections_:
+        own = knn.training_decision_[section == name]
+        assert_allclose(np.mean(own < 0), 0.1, atol=0.03)

@@ -23,7 +23,9 @@ __all__ = [
     "RCMAEDetector",
     "SoundEventDetector",
     "fit_score_by_machine_type",
+    "make_centroid_net",
     "make_id_embedder",
+    "make_outlier_net",
     "make_paper_detector",
     "make_rcmae_finetune_net",
 ]
@@ -40,7 +42,9 @@ __getattr__, __dir__ = lazy_exports(
         "RCMAEDetector": "sklasd.detectors._rcmae",
         "SoundEventDetector": "sklasd.detectors._sound_event",
         "fit_score_by_machine_type": "sklasd.detectors._by_machine_type",
+        "make_centroid_net": "sklasd.detectors._centroid_bce",
         "make_id_embedder": "sklasd.detectors._id_classifier",
+        "make_outlier_net": "sklasd.detectors._outlier_classifier",
         "make_rcmae_finetune_net": "sklasd.detectors._rcmae",
     },
 )

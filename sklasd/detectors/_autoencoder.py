@@ -15,8 +15,8 @@ from skorch import NeuralNetRegressor
 from sklasd.base import BaseDetector
 from sklasd.features import LogMel
 from sklasd.nn import DenseAutoencoder
-from sklasd.training import check_features
-from sklasd.utils import check_clips, draw_seed, private_torch_rng
+from sklasd.training import check_features, check_input, make_feature_step
+from sklasd.utils import draw_seed, private_torch_rng
 
 __all__ = ["AutoencoderDetector"]
 
@@ -62,10 +62,13 @@ class AutoencoderDetector(BaseDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted feature transformer giving (n_clips, n_channels, n_bands,
         n_frames), cloned in ``fit``. None means ``LogMel(top_db=None)``: 128
         bands, 1024-point FFT, hop 512, as in the baselines.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     net : skorch.NeuralNetRegressor or None, default=None
         Unfitted skorch net wrapping the autoencoder, cloned in ``fit``;
         ``module__n_inputs`` is set from the data. None means the baselines'
@@ -142,7 +145,7 @@ class AutoencoderDetector(BaseDetector):
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "net": [None, HasMethods(["fit", "predict"])],
         "n_context": [Interval(Integral, 1, None, closed="left")],
         "score": [StrOptions({"mse", "selective_mahalanobis"})],
@@ -177,7 +180,7 @@ class AutoencoderDetector(BaseDetector):
         return hasattr(self, "net_")
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
+        return check_input(X, features=self.features)
 
     def fit(
         self, X: Any, y: Any = None, *, section: Any = None, domain: Any = None
@@ -206,7 +209,7 @@ class AutoencoderDetector(BaseDetector):
     def _fit(self, X, y, *, section, domain=None):
         n_clips = len(X)
         normal = np.ones(n_clips, dtype=bool) if y is None else y == 0
-        self.features_ = clone(LogMel(top_db=None) if self.features is None else self.features)
+        self.features_ = make_feature_step(self.features, LogMel(top_db=None))
         features = self._check_frames(self.features_.fit_transform(X))
         vectors = _context_vectors(features, self.n_context)
         rng = np.random.default_rng(draw_seed(self.random_state))

@@ -8,28 +8,83 @@ from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from sklasd.detectors._outlier_classifier import (
-    _ANOMALY,
-    _NORMAL,
-    _OUTLIER,
+from sklasd.detectors._outlier_exposure import (
+    ANOMALY,
+    NORMAL,
+    OUTLIER,
     _OutlierExposureDetector,
 )
 from sklasd.nn import CENTROID_ALPHA, CENTROID_LOSSES, CentroidLoss, ResNet38, centroid_score
-from sklasd.training._binary import BinaryNet, SegmentCrops
+from sklasd.training import BinaryNet, SegmentCrops
 
-__all__ = ["CentroidBCEDetector"]
+__all__ = ["CentroidBCEDetector", "make_centroid_net"]
 
-# The CPU variant of ResNet38 (849,385 weights on 128 mel bands instead of 72.7 M).
-_RESNET38_CPU = {"width_mult": 0.125, "layers": (1, 1, 1, 1), "embedding_dim": 128}
+# The sizes of ResNet38: the CPU variant (849,385 weights on 128 mel bands instead of
+# 72.7 M) and PANNs' (the network's defaults).
+_RESNET38_SIZES = {
+    "cpu": {"width_mult": 0.125, "layers": (1, 1, 1, 1), "embedding_dim": 128},
+    "paper": {},
+}
 _RESNET38_EMBEDDING_DIM = inspect.signature(ResNet38).parameters["embedding_dim"].default
 # alpha="auto" where Table I has no value: the classifier term alone for BCE, the distance
 # alone for the centroid losses (their head is not trained), both halves for the combinations.
 _AUTO_ALPHA = {"bce": 1.0, "dsad": 0.0, "ddcsad": 0.0, "bce+dsad": 0.5, "bce+ddcsad": 0.5}
 # The loss targets of CentroidLoss: normal clips, outliers, known anomalies.
-_LOSS_TARGET = {_NORMAL: 1, _OUTLIER: 0, _ANOMALY: -1}
+_LOSS_TARGET = {NORMAL: 1, OUTLIER: 0, ANOMALY: -1}
+
+
+def make_centroid_net(*, size: str = "cpu", **params: Any) -> BinaryNet:
+    """The default net of :class:`CentroidBCEDetector`, to adjust and pass on.
+
+    ``BinaryNet(ResNet38, criterion=CentroidLoss, max_epochs=20, lr=1e-3,
+    <size>, **params)`` with Adam and the SGDR schedule of
+    :class:`~sklasd.training.ClassifierNet`. The detector sets the criterion's
+    ``loss``, ``lambda_``, ``eta`` and ``embedding_dim``, the batch size (the sum
+    of its ``batch_ratio``) and, unless given here, the embedding activation
+    (linear for the centroid losses, ReLU for ``"bce"``).
+
+    Parameters
+    ----------
+    size : {"cpu", "paper"}, default="cpu"
+        :class:`~sklasd.nn.ResNet38` size: ``"cpu"`` is ``module__width_mult=0.125,
+        module__layers=(1, 1, 1, 1), module__embedding_dim=128`` (0.85 M
+        weights), ``"paper"`` PANNs' ResNet38 (72.7 M weights, embedding 2048).
+        With ``"cpu"`` and the detector's defaults, 1,000 clips of 10 s in 4
+        sections fit in 5 to 7 minutes on one thread of this project's 2-core
+        CPU, depending on its load (``benchmarks/bench_outlier_exposure.py``).
+    **params : dict
+        :class:`~sklasd.training.BinaryNet` parameters overriding the above,
+        e.g. ``module__embedding_dim=64``, ``max_epochs=40`` or the paper's
+        schedule (``optimizer__param_groups``, ``callbacks__lr_scheduler``; see
+        :func:`~sklasd.detectors.make_paper_detector`).
+
+    Returns
+    -------
+    net : BinaryNet
+        An unfitted net; ``module__in_channels`` and ``module__input_size`` are
+        set from the data by the detector.
+
+    Examples
+    --------
+    >>> from sklasd.detectors import CentroidBCEDetector, make_centroid_net
+    >>> net = make_centroid_net(module__embedding_dim=64, max_epochs=40)
+    >>> net.module.__name__, net.module__width_mult, net.module__embedding_dim
+    ('ResNet38', 0.125, 64)
+    >>> make_centroid_net(size="paper").get_params().get("module__width_mult") is None
+    True
+    >>> detector = CentroidBCEDetector(net=net)
+    """
+    if size not in _RESNET38_SIZES:
+        raise ValueError(f"size must be one of {sorted(_RESNET38_SIZES)}, got {size!r}.")
+    defaults = {
+        "criterion": CentroidLoss,
+        "max_epochs": 20,
+        "lr": 1e-3,
+        **{f"module__{name}": value for name, value in _RESNET38_SIZES[size].items()},
+    }
+    return BinaryNet(ResNet38, **{**defaults, **params})
 
 
 class CentroidBCEDetector(_OutlierExposureDetector):
@@ -111,7 +166,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     synthetic run, all distances equal). For those losses the detector
     therefore builds the network with ``embedding_activation=None`` (a linear
     embedding, every unit trainable), and keeps PANNs' ReLU for ``"bce"``;
-    ``network_params={"embedding_activation": ...}`` overrides the choice.
+    a net with ``module__embedding_activation`` overrides the choice.
 
     ``alpha`` weighs the two terms. The paper chooses it per machine type on
     the validation data (its Table I, :data:`~sklasd.nn.CENTROID_ALPHA`):
@@ -133,11 +188,14 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features of shape (n_clips,
         n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults. ResNet38 needs at
         least 32 bands.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     loss : {"bce", "dsad", "ddcsad", "bce+dsad", "bce+ddcsad"}, default="bce+ddcsad"
         Training loss; see above.
     lambda_ : float, default=1.0
@@ -153,27 +211,16 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     outliers : {"machine_type", "dataset", "all"}, default="machine_type"
         Where the outliers of a section come from; see above (the paper:
         ``"dataset"``).
-    network : {"cpu", "paper"}, default="cpu"
-        :class:`~sklasd.nn.ResNet38` size: ``"cpu"`` is ``width_mult=0.125,
-        layers=(1, 1, 1, 1), embedding_dim=128`` (0.85 M weights), ``"paper"``
-        PANNs' ResNet38 (72.7 M weights, embedding 2048). With the defaults,
-        1,000 clips of 10 s in 4 sections fit in 5 to 7 minutes on one
-        thread of this project's 2-core CPU, depending on its load (14 to 19 s
-        per epoch over the 4 networks, of which the centroid update embeds
-        every training clip once; ``benchmarks/bench_outlier_exposure.py``).
-    network_params : dict or None, default=None
-        Further :class:`~sklasd.nn.ResNet38` keyword arguments, on top of
-        ``network`` and the embedding activation chosen from ``loss`` (e.g.
-        ``{"embedding_dim": 64, "dropout": 0.1}``); ``in_channels`` and
-        ``input_size`` are set from the data.
-    net_params : dict or None, default=None
-        Further :class:`~sklasd.training.BinaryNet` parameters of every
-        section's net, e.g. the paper's schedule (see
-        :func:`~sklasd.detectors.make_paper_detector`):
-        ``{"optimizer__param_groups": [("head*", {"lr": 1e-3})],
-        "callbacks__lr_scheduler": LRScheduler(StepLR, step_size=1000,
-        gamma=0.5, step_every="batch")}``. ``max_epochs``, ``lr`` and the
-        batch sampler are set by the detector.
+    net : BinaryNet or None, default=None
+        Unfitted net of every section (cloned), whose parameters a search
+        reaches as ``net__module__embedding_dim``, ``net__max_epochs``,
+        ``net__lr``...; None means :func:`make_centroid_net` (the CPU-sized
+        ResNet38, 20 epochs, Adam at lr 1e-3). The detector sets its
+        criterion's ``loss``, ``lambda_``, ``eta`` and ``embedding_dim``, its
+        batch size and, unless the net sets ``module__embedding_activation``,
+        the embedding activation chosen from ``loss``; ``in_channels`` and
+        ``input_size`` come from the data. With known anomalies and
+        ``warm_start``, each network trains its ``max_epochs`` twice.
     n_frames : int, default=64
         Crop (segment) length in frames, at least 32, in training and inference
         (the paper: 256, four times slower on a CPU). Clips shorter than that
@@ -182,11 +229,6 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         scored later need at least ``n_frames_`` frames.
     n_segments : int, default=10
         Segments per clip at inference (the paper: 10).
-    max_epochs : int, default=20
-        Training epochs of every section's network (twice that with
-        ``warm_start`` and known anomalies).
-    lr : float, default=1e-3
-        Learning rate of Adam (the maximum of the SGDR schedule).
     batch_ratio : tuple of 3 int, default=(32, 31, 1)
         Crops per batch of the section's normal clips (>= 1), of outliers
         (>= 1) and of its known anomalies (>= 0; 0 pools them with the
@@ -252,7 +294,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     >>> import numpy as np
     >>> from sklasd.datasets import make_machine_sounds
-    >>> from sklasd.detectors import CentroidBCEDetector
+    >>> from sklasd.detectors import CentroidBCEDetector, make_centroid_net
     >>> from sklasd.features import LogMel
     >>> X, meta = make_machine_sounds(machine_types="slider", n_sections=2, n_train=6,
     ...                               n_test=8, duration=1.0, domain_shift=False,
@@ -262,8 +304,8 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     >>> known = np.flatnonzero(~train & (y == 1))[::2][:4]  # 2 anomalies per section
     >>> fit_rows = np.r_[np.flatnonzero(train), known]
     >>> detector = CentroidBCEDetector(
-    ...     features=LogMel(n_mels=32), network_params={"embedding_dim": 16}, n_frames=32,
-    ...     max_epochs=2, batch_ratio=(4, 3, 1), random_state=0,
+    ...     features=LogMel(n_mels=32), n_frames=32, batch_ratio=(4, 3, 1), random_state=0,
+    ...     net=make_centroid_net(module__embedding_dim=16, max_epochs=2),
     ... ).fit(X[fit_rows], y[fit_rows], section=section[fit_rows])
     >>> detector.sections_, detector.alpha_
     (array([0, 1]), array([0.5, 0.5]))
@@ -279,8 +321,6 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         "eta": [Interval(Real, 0, None, closed="left")],
         "alpha": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "standardize": [StrOptions({"train", "batch"})],
-        "network": [StrOptions({"cpu", "paper"})],
-        "net_params": [dict, None],
         "n_segments": [Interval(Integral, 1, None, closed="left")],
         "batch_ratio": ["array-like"],
         "warm_start": ["boolean"],
@@ -298,13 +338,9 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         alpha: str | float = "auto",
         standardize: str = "train",
         outliers: str = "machine_type",
-        network: str = "cpu",
-        network_params: dict | None = None,
-        net_params: dict | None = None,
+        net: BinaryNet | None = None,
         n_frames: int = 64,
         n_segments: int = 10,
-        max_epochs: int = 20,
-        lr: float = 1e-3,
         batch_ratio: tuple[int, int, int] = (32, 31, 1),
         warm_start: bool = False,
         contamination: str | float = "gamma",
@@ -321,13 +357,9 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         self.alpha = alpha
         self.standardize = standardize
         self.outliers = outliers
-        self.network = network
-        self.network_params = network_params
-        self.net_params = net_params
+        self.net = net
         self.n_frames = n_frames
         self.n_segments = n_segments
-        self.max_epochs = max_epochs
-        self.lr = lr
         self.batch_ratio = batch_ratio
         self.warm_start = warm_start
         self.random_state = random_state
@@ -348,30 +380,27 @@ class CentroidBCEDetector(_OutlierExposureDetector):
         machine = None if self.machine_types_ is None else self.sections_[index][0]
         return float(table.get(machine, _AUTO_ALPHA[self.loss]))
 
-    def _make_net(self) -> BinaryNet:
-        params = {
-            **(_RESNET38_CPU if self.network == "cpu" else {}),
+    def _default_net(self) -> BinaryNet:
+        return make_centroid_net()
+
+    def _configure_net(self, net: BinaryNet) -> BinaryNet:
+        params = net.get_params()
+        if "module__embedding_activation" not in params:
             # ReLU embeddings collapse under the centroid losses (see the docstring)
-            "embedding_activation": None if "sad" in self.loss else "relu",
-            **(self.network_params or {}),
-        }
-        return BinaryNet(
-            ResNet38,
-            criterion=CentroidLoss,
-            criterion__embedding_dim=params.get("embedding_dim", _RESNET38_EMBEDDING_DIM),
+            net.set_params(module__embedding_activation=None if "sad" in self.loss else "relu")
+        return net.set_params(
+            criterion__embedding_dim=params.get("module__embedding_dim", _RESNET38_EMBEDDING_DIM),
             criterion__loss=self.loss,
             criterion__lambda_=self.lambda_,
             criterion__eta=self.eta,
             batch_size=sum(self.batch_ratio_),
-            **{f"module__{name}": value for name, value in params.items()},
-            **(self.net_params or {}),
         )
 
-    def _batch_counts(self, kind: np.ndarray) -> dict:
+    def _batch_counts(self, kind: np.ndarray, net: BinaryNet) -> dict:
         normal, outlier, anomaly = self.batch_ratio_
-        if (kind == _ANOMALY).any():
-            return {_NORMAL: normal, _OUTLIER: outlier, _ANOMALY: anomaly}
-        return {_NORMAL: normal, _OUTLIER: outlier + anomaly}
+        if (kind == ANOMALY).any():
+            return {NORMAL: normal, OUTLIER: outlier, ANOMALY: anomaly}
+        return {NORMAL: normal, OUTLIER: outlier + anomaly}
 
     def _targets(self, kind: np.ndarray) -> np.ndarray:
         """CentroidLoss targets: 1 normal, 0 outlier, -1 known anomaly of the section."""
@@ -379,10 +408,10 @@ class CentroidBCEDetector(_OutlierExposureDetector):
 
     def _sampler_kinds(self, kind: np.ndarray) -> np.ndarray:
         """With no anomaly share in ``batch_ratio``, known anomalies are dealt as outliers."""
-        return np.where(kind == _ANOMALY, _OUTLIER, kind) if self.batch_ratio_[2] == 0 else kind
+        return np.where(kind == ANOMALY, OUTLIER, kind) if self.batch_ratio_[2] == 0 else kind
 
     def _train(self, net, features, kind, seed, *, resume=False) -> None:
-        known = kind == _ANOMALY
+        known = kind == ANOMALY
         if self.warm_start and known.any():
             super()._train(net, features[~known], kind[~known], seed)
             resume = True
@@ -415,13 +444,8 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     def _proba_distance(self, index: int, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment-averaged ``p`` and ``d = ||z - c_p||^2`` of clips of group ``index``."""
         crops = SegmentCrops(features, n_frames=self.n_frames_, n_segments=self.n_segments)
-        net = self.nets_[index]
-        logit, embedding = self._crop_outputs(index, crops, "forward")
-        with torch.no_grad():
-            p = torch.sigmoid(logit.float())
-            d = net.criterion_.distance(embedding.float().to(net.device)).cpu()
-        shape = (len(features), crops.n_crops)
-        return p.numpy().reshape(shape).mean(axis=1), d.numpy().reshape(shape).mean(axis=1)
+        p, d = crops.outputs(self.nets_[index], "predict_proba_distance").mean(axis=1).T
+        return p, d
 
     def _combine(self, index: int, p: np.ndarray, d: np.ndarray) -> np.ndarray:
         """``-s`` of Eq. (5) with the distance range of ``standardize``."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sklasd.base import _labels
-from sklasd.utils import check_clips, check_metadata_array, check_section
+from sklasd.utils import check_metadata_array, check_section
 
 
 def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -69,6 +70,7 @@ class _MachineTypeGroupsMixin:
             The fitted detector.
         """
         X, groups = self._groups(X, section, machine_type)
+        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         return super().fit(X, y, section=groups, machine_type=machine_type, **metadata)
 
     def fit_predict(
@@ -93,6 +95,7 @@ class _MachineTypeGroupsMixin:
             +1 for normal clips, -1 for anomalous ones.
         """
         X, groups = self._groups(X, section, machine_type)
+        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         return super().fit_predict(X, y, section=groups, machine_type=machine_type, **metadata)
 
     def score_samples(
@@ -155,10 +158,9 @@ class _MachineTypeGroupsMixin:
         # which would look the groups up again without the machine types.
         return _labels(super().decision_function(X, section=groups))
 
-    @staticmethod
-    def _groups(X, section, machine_type) -> tuple[Any, Any]:
-        """Validated clips and the group of every clip (section or (type, section))."""
-        X = check_clips(X)
+    def _groups(self, X, section, machine_type) -> tuple[Any, Any]:
+        """Validated input and the group of every clip (section or (type, section))."""
+        X = self._validate_X(X, reset=False)
         if machine_type is None:
             return X, section
         n_samples = _num_samples(X)
@@ -170,6 +172,23 @@ class _MachineTypeGroupsMixin:
                 "too (the groups are (machine type, section) pairs)."
             )
         return X, _pairs(machine_type, section)
+
+    def _check_two_groups(self, section: np.ndarray | None, y: np.ndarray | None, task: str):
+        """Raise ValueError unless the normal training clips lie in two groups or more.
+
+        ``task`` says why the detector needs them (it ends the sentence's first half).
+        """
+        normal = slice(None) if y is None else y == 0
+        groups = None if section is None else pd.unique(section[normal])
+        if groups is None or len(groups) >= 2:
+            return
+        where = "section" if self.machine_types_ is None else "group"
+        raise ValueError(
+            f"{type(self).__name__} {task}, so it needs the normal training clips of at "
+            f"least two sections, but they all lie in {where} {groups.tolist()[0]!r}: pass "
+            "machine_type to train one model over several machine types (groups: "
+            "(machine type, section) pairs)."
+        )
 
     def _scoring_groups(self, X, section, machine_type) -> tuple[Any, Any]:
         """The groups of clips to score, as in fit (machine_type ignored if not fitted with)."""

@@ -8,13 +8,10 @@ import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.metadata_routing import get_routing_for_object
-from sklearn.utils.validation import _num_samples
 
 from sklasd.base import BaseDetector
-from sklasd.detectors._groups import _MachineTypeGroupsMixin, _pairs
+from sklasd.detectors._section_classifier import SCORE_RULES, _SectionClassifierDetector
 from sklasd.embedders import NetEmbedder
-from sklasd.features import LogMel
 from sklasd.nn import (
     TDNN,
     AdaProjLoss,
@@ -24,9 +21,7 @@ from sklasd.nn import (
     MobileNetV3IDNet,
     SubclusterAdaCosLoss,
 )
-from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
 from sklasd.training import ClassifierNet
-from sklasd.utils import check_clips, check_metadata_array
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
 
@@ -57,12 +52,6 @@ _LOSSES = {
         ("+triplet+attribute", ("triplet", "attribute")),
     )
 } | {base: (base, ()) for base in ("subcluster_adacos", "adaproj")}
-_SCORERS = {
-    "cosine": CosineScorer,
-    "knn": KNNScorer,
-    "mahalanobis": MahalanobisScorer,
-    "ocsvm": OneClassSVMScorer,
-}
 
 
 def make_id_embedder(
@@ -136,7 +125,7 @@ def make_id_embedder(
     >>> embedder = make_id_embedder(loss="arcface", max_epochs=100)
     >>> embedder.net.criterion.__name__, embedder.net.module__head, embedder.net.max_epochs
     ('ArcFaceLoss', 'cosine', 100)
-    >>> detector = IDClassifierDetector(embedder=embedder, scoring="confidence")
+    >>> detector = IDClassifierDetector(embedder=embedder, score_rule="confidence")
     >>> net = make_id_embedder(network="tdnn", loss="ce+triplet+attribute").net
     >>> net.module.__name__, net.triplet_weight, net.attribute_weight
     ('TDNN', 1.0, 1.0)
@@ -164,7 +153,7 @@ def make_id_embedder(
     return NetEmbedder(net=ClassifierNet(module, **params))
 
 
-class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
+class IDClassifierDetector(_SectionClassifierDetector):
     """Anomalies are clips that a network trained to tell sections apart cannot place.
 
     The classification approach of the best DCASE systems (Wang et al., "Unsupervised
@@ -173,19 +162,24 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
     Inoue's and Zhou's DCASE 2020 systems; STgram-MFN): a network learns, on normal
     clips only, to tell apart the sections (machine IDs) of a machine type. An unseen
     clip is anomalous when the network is unsure of the clip's own section
-    (``scoring="confidence"``), or when its embedding lies far from the training
-    embeddings of its section (the other ``scoring`` modes).
+    (``score_rule="confidence"``), or when its embedding lies far from the training
+    embeddings of its section (the other score rules).
 
     ``fit`` runs ``features`` (log-mel spectrograms; the metadata that the
     features request in ``fit`` is passed on, e.g. the sections that a
     :class:`~sklasd.embedders.Tgram` learns from), trains ``embedder`` (a
     :class:`~sklasd.embedders.NetEmbedder`: random crops, averaging over crops at
-    inference) on the features with each clip's class, and, for the embedding
-    modes, fits a scorer step of :mod:`sklasd.scoring` on the embeddings of the
-    training clips. The same method as a pipeline is
+    inference) on the features with each clip's class, and fits the scorer step
+    of :mod:`sklasd.scoring` that ``score_rule`` names on the embeddings of the
+    training clips (or, for ``"confidence"``, on their crops' class
+    probabilities). The same method as a pipeline is
     ``make_pipeline(LogMel(), NetEmbedder(...), CosineScorer())``, which gives the
     same scores as ``IDClassifierDetector(embedder=NetEmbedder(...),
-    scoring="cosine")`` with the same ``random_state``.
+    score_rule="cosine")`` with the same ``random_state`` (and
+    ``make_pipeline(LogMel(), NetEmbedder(..., output="crop_proba"),
+    ConfidenceScorer())`` those of ``score_rule="confidence"`` when the network
+    learns the sections). The detector itself can be the last step after its
+    feature step: ``make_pipeline(LogMel(), IDClassifierDetector(features="passthrough"))``.
 
     **Groups.** Thresholds and scorer models are kept per group of clips: per
     ``section``, or, when ``machine_type`` is given in ``fit``, per (machine type,
@@ -216,9 +210,12 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
     section per machine type train on several machine types at once
     (``machine_type``) or on attribute classes.
 
-    **Scoring.**
+    **Score rules** (``score_rule``; a scorer step, the detector step that
+    turns the network's outputs into normality scores, not a model-selection
+    metric such as :func:`~sklasd.metrics.make_asd_scorer`).
 
-    - ``"confidence"``: the anomaly score of a clip is ``log((1 - p) / p)``, where
+    - ``"confidence"`` (:class:`~sklasd.scoring.ConfidenceScorer`): the anomaly
+      score of a clip is ``log((1 - p) / p)``, where
       ``p`` is the probability the network gives to the clip's own group (the sum
       of the probabilities of all classes seen with that group in training), for
       every crop of the clip, averaged over the crops; ``score_samples`` is minus
@@ -238,10 +235,13 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips (paths or waveforms) to features of shape
         (n_clips, n_channels, n_bands, n_frames), cloned in ``fit``; None means
         :class:`~sklasd.features.LogMel` with its defaults.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     embedder : NetEmbedder or None, default=None
         Unfitted embedder, cloned in ``fit``. None means
         ``make_id_embedder(network=network, loss=loss)`` (:func:`make_id_embedder`):
@@ -262,7 +262,7 @@ class IDClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         (giving both is an error). None means ``"ce"``.
     target : {"auto", "section", "attributes", "section_attributes"}, default="auto"
         Classes the network learns; see above.
-    scoring : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer, \
+    score_rule : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer step, \
 default="cosine"
         How clips are scored; see above.
     contamination : "gamma" or float, default="gamma"
@@ -282,9 +282,10 @@ default="cosine"
         The fitted feature transformer.
     embedder_ : NetEmbedder
         The trained embedder (``embedder_.net_.history`` holds the training history).
-    scorer_ : BaseDetector or None
-        The scorer step fitted on the training embeddings; None for
-        ``scoring="confidence"``.
+    scorer_ : BaseDetector
+        The scorer step of ``score_rule``, fitted on the training embeddings (a
+        :class:`~sklasd.scoring.ConfidenceScorer` on their crop probabilities
+        for ``"confidence"``); its thresholds are the detector's.
     classes_ : ndarray of shape (n_classes,)
         The classes of the network (``embedder_.classes_``).
     class_groups_ : ndarray of shape (n_sections, n_classes) of bool
@@ -302,7 +303,8 @@ default="cosine"
     --------
     make_id_embedder : The default embedder, to adjust.
     sklasd.embedders.NetEmbedder : The trained network, as a transformer.
-    sklasd.scoring.CosineScorer : Scorer step of the default ``scoring``.
+    sklasd.scoring.CosineScorer : Scorer step of the default ``score_rule``.
+    sklasd.scoring.ConfidenceScorer : Scorer step of ``score_rule="confidence"``.
     fit_score_by_machine_type : Fit and score a DCASE dataset type by type.
 
     Examples
@@ -322,7 +324,7 @@ default="cosine"
     ...                     module__depth_mult=0.5, max_epochs=3, batch_size=16)
     >>> detector = IDClassifierDetector(
     ...     features=LogMel(n_mels=32), embedder=NetEmbedder(net=net, n_frames=16),
-    ...     scoring="confidence", random_state=0,
+    ...     score_rule="confidence", random_state=0,
     ... ).fit(X[train], section=meta["section"][train])
     >>> detector.sections_, detector.classes_
     (array([0, 1, 2]), array([0, 1, 2]))
@@ -335,12 +337,12 @@ default="cosine"
 
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "embedder": [None, NetEmbedder],
         "network": [None, StrOptions(set(_NETWORKS)), type],
         "loss": [None, StrOptions(set(_LOSSES))],
         "target": [StrOptions({"auto", "section", "attributes", "section_attributes"})],
-        "scoring": [StrOptions({"confidence", *_SCORERS}), HasMethods(["fit", "score_samples"])],
+        "score_rule": [StrOptions(set(SCORE_RULES)), HasMethods(["fit", "score_samples"])],
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
     }
@@ -353,7 +355,7 @@ default="cosine"
         network: str | type | None = None,
         loss: str | None = None,
         target: str = "auto",
-        scoring: str | BaseDetector = "cosine",
+        score_rule: str | BaseDetector = "cosine",
         contamination: str | float = "gamma",
         gamma_quantile: float = 0.9,
         random_state: Any = None,
@@ -365,7 +367,7 @@ default="cosine"
         self.network = network
         self.loss = loss
         self.target = target
-        self.scoring = scoring
+        self.score_rule = score_rule
         self.random_state = random_state
         self.device = device
 
@@ -410,7 +412,7 @@ default="cosine"
         ------
         ValueError
             When the normal clips hold fewer than two classes, metadata is missing
-            or misshaped, or ``scoring="confidence"`` would be constant.
+            or misshaped, or ``score_rule="confidence"`` would be constant.
         """
         return super().fit(
             X, y, section=section, machine_type=machine_type, domain=domain, attributes=attributes
@@ -437,16 +439,13 @@ default="cosine"
         -------
         labels : ndarray of shape (n_clips,)
             +1 for normal clips, -1 for anomalous ones (leave-one-out labels for the
-            neighbour-based scorings).
+            neighbour-based score rules).
         """
         return super().fit_predict(
             X, y, section=section, machine_type=machine_type, domain=domain, attributes=attributes
         )
 
     # -- BaseDetector hooks -----------------------------------------------------------
-
-    def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
 
     def _make_embedder(self) -> NetEmbedder:
         if self.embedder is not None:
@@ -461,93 +460,7 @@ default="cosine"
             embedder = make_id_embedder(
                 network=self.network or "mobilenetv3", loss=self.loss or "ce"
             )
-        for name in ("random_state", "device"):
-            if getattr(self, name) is not None:
-                embedder.set_params(**{name: getattr(self, name)})
-        return embedder
+        return self._with_seed_and_device(embedder)
 
-    def _fit(self, X, y, *, section, machine_type=None, domain=None, attributes=None):
-        n_samples = _num_samples(X)
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
-        given = {
-            "section": section,
-            "machine_type": machine_type,
-            "domain": domain,
-            "attributes": attributes,
-        }
-        given = {name: value for name, value in given.items() if value is not None}
-        if attributes is not None:
-            attributes = check_metadata_array(attributes, n_samples, name="attributes")
-            if machine_type is not None:
-                attributes = _pairs(np.asarray(machine_type), attributes)
-        embedder = self._make_embedder()
-        target = self.target
-        if target == "auto":
-            net = embedder.net
-            multi_task = net is not None and net._multi_task
-            target = "section" if attributes is None or multi_task else "section_attributes"
-        normal = slice(None) if y is None else y == 0
-        groups = None if section is None else np.unique(section[normal])
-        if target == "section" and groups is not None and groups.size < 2:
-            raise ValueError(
-                f"IDClassifierDetector trains a network to tell groups of clips apart, but "
-                f"the normal training clips all lie in section {groups.tolist()[0]!r}: pass "
-                "machine_type to train one model over several machine types (classes: "
-                "(machine type, section) pairs), or attributes to train on attribute "
-                "classes."
-            )
-        self.features_ = clone(LogMel() if self.features is None else self.features)
-        # Metadata the features request in fit (a Tgram learns the sections).
-        requested = get_routing_for_object(self.features_).consumes("fit", list(given))
-        features = self.features_.fit_transform(X, y, **{name: given[name] for name in requested})
-        self.embedder_ = embedder.set_params(target=target)
-        labels = {"section": section, "attributes": attributes}
-        embeddings = self.embedder_.fit(features, y, **labels).transform(features)
-        self.classes_ = self.embedder_.classes_
-
-        group = self._section_indices(section, n_samples)
-        self.class_groups_ = np.zeros((group.max() + 1, len(self.classes_)), dtype=bool)
-        known = {name: None if value is None else value[normal] for name, value in labels.items()}
-        self.class_groups_[group[normal], self.embedder_.class_index(**known)] = True
-
-        if self.scoring == "confidence":
-            self.scorer_ = None
-            undefined = self.class_groups_.all(axis=1)
-            if undefined.any():
-                raise ValueError(
-                    f"scoring='confidence' is undefined here: every class the network tells "
-                    f"apart ({len(self.classes_)} with target={target!r}) belongs to "
-                    f"{self._group_name(int(np.argmax(undefined)))}, so the probability of "
-                    "the clip's own group is always 1. Train on several groups (sections, "
-                    "or machine_type) or use an embedding scoring such as 'cosine'."
-                )
-            return self._confidence(features, section)
-        scorer = _SCORERS[self.scoring]() if isinstance(self.scoring, str) else self.scoring
-        self.scorer_ = clone(scorer).set_params(
-            contamination=self.contamination, gamma_quantile=self.gamma_quantile
-        )
-        metadata = {"domain": domain} if domain is not None else {}
-        metadata = {
-            name: metadata[name]
-            for name in get_routing_for_object(self.scorer_).consumes("fit", list(metadata))
-        }
-        # The scorer's training scores, leave-one-out where it uses them (neighbours):
-        # its decision values on the training clips plus its thresholds.
-        self.scorer_._validate_params()
-        decision = self.scorer_._fit_thresholds(embeddings, y, section, metadata)
-        return decision + self.scorer_.offset_[group]
-
-    def _score_samples(self, X, *, section):
-        features = self.features_.transform(X)
-        if self.scorer_ is None:
-            return self._confidence(features, section)
-        return self.scorer_.score_samples(self.embedder_.transform(features), section=section)
-
-    def _confidence(self, features: np.ndarray, section: np.ndarray | None) -> np.ndarray:
-        """Minus the crop-averaged log-odds against each clip's own group."""
-        proba = self.embedder_.predict_crop_proba(features).astype(np.float64)
-        own = self.class_groups_[self._section_indices(section, len(proba))][:, None, :]
-        tiny = np.finfo(np.float32).tiny
-        p_own = np.maximum(np.where(own, proba, 0.0).sum(axis=-1), tiny)
-        p_other = np.maximum(np.where(own, 0.0, proba).sum(axis=-1), tiny)
-        return -np.log(p_other / p_own).mean(axis=1)
+    def _make_scorer(self) -> BaseDetector:
+        return self._score_rule(self.score_rule)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from skorch.callbacks import LRScheduler
 
-from sklasd.detectors._centroid_bce import CentroidBCEDetector
+from sklasd.detectors._centroid_bce import CentroidBCEDetector, make_centroid_net
 from sklasd.detectors._id_classifier import IDClassifierDetector, make_id_embedder
-from sklasd.detectors._outlier_classifier import OutlierClassifierDetector
+from sklasd.detectors._outlier_classifier import OutlierClassifierDetector, make_outlier_net
 from sklasd.detectors._rcmae import RCMAEDetector, make_rcmae_finetune_net
 from sklasd.detectors._sound_event import SoundEventDetector
 from sklasd.embedders import RCMAEPretrainer, Tgram, Wav2Vec, make_rcmae_net
@@ -40,7 +40,9 @@ _ZENG_EPOCHS = 90
 
 def _wang2021_outlier(machine_type: str | None) -> OutlierClassifierDetector:
     return OutlierClassifierDetector(
-        outliers="dataset", network_params={"width": 32}, stage_weights=(0.1, 0.3, 0.6)
+        outliers="dataset",
+        net=make_outlier_net(module__width=32),
+        stage_weights=(0.1, 0.3, 0.6),
     )
 
 
@@ -49,7 +51,7 @@ def _wang2021_id(machine_type: str | None) -> IDClassifierDetector:
         embedder=make_id_embedder(
             network="mobilenetv3", module__width_mult=1.0, module__depth_mult=1.0
         ),
-        scoring="ocsvm" if machine_type == "ToyCar" else "cosine",
+        score_rule="ocsvm" if machine_type == "ToyCar" else "cosine",
     )
 
 
@@ -69,7 +71,7 @@ def _wang2022(machine_type: str | None) -> IDClassifierDetector:
         max_epochs=100,
         callbacks__lr_scheduler=None,
     )
-    return IDClassifierDetector(features=features, embedder=embedder, scoring="cosine")
+    return IDClassifierDetector(features=features, embedder=embedder, score_rule="cosine")
 
 
 def _kuroyanagi2021(machine_type: str | None) -> CentroidBCEDetector:
@@ -85,16 +87,16 @@ def _kuroyanagi2021(machine_type: str | None) -> CentroidBCEDetector:
         alpha=alpha,
         standardize="batch",
         outliers="dataset",
-        network="paper",
-        network_params={"pooling": "mean"},
-        net_params={
-            "optimizer__param_groups": [("embedding*", {"lr": 1e-3}), ("head*", {"lr": 1e-3})],
-            "callbacks__lr_scheduler": halving,
-        },
+        net=make_centroid_net(
+            size="paper",
+            module__pooling="mean",
+            optimizer__param_groups=[("embedding*", {"lr": 1e-3}), ("head*", {"lr": 1e-3})],
+            callbacks__lr_scheduler=halving,
+            max_epochs=_KUROYANAGI_EPOCHS,
+            lr=1e-4,
+        ),
         n_frames=256,
         n_segments=10,
-        max_epochs=_KUROYANAGI_EPOCHS,
-        lr=1e-4,
         batch_ratio=(32, 31, 1),
         warm_start=True,
     )
@@ -117,7 +119,7 @@ def _zeng2023(mode: str) -> SoundEventDetector:
         net=net,
         window_seconds=3.0,
         stride_seconds=0.5,
-        scoring="mahalanobis",
+        score_rule="mahalanobis",
     )
 
 
@@ -238,7 +240,7 @@ def make_paper_detector(
     >>> detector = make_paper_detector("kuroyanagi2021", machine_type="pump")
     >>> detector.loss, detector.alpha, detector.n_frames, detector.outliers
     ('bce+ddcsad', 1.0, 256, 'dataset')
-    >>> make_paper_detector("wang2021-id", machine_type="ToyCar").scoring
+    >>> make_paper_detector("wang2021-id", machine_type="ToyCar").score_rule
     'ocsvm'
     >>> make_paper_detector("zeng2023-sed", random_state=0).net.module__last_channels
     128

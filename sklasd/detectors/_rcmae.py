@@ -6,7 +6,6 @@ from __future__ import annotations
 from numbers import Integral
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
@@ -14,11 +13,12 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from sklasd.base import BaseDetector
-from sklasd.detectors._groups import _MachineTypeGroupsMixin
+from sklasd.detectors._section_classifier import _SectionClassifierDetector
 from sklasd.embedders import NetEmbedder, RCMAEPretrainer
 from sklasd.nn import SupConCELoss, ViTClassifier
-from sklasd.training import ClassifierNet, InitEncoder
-from sklasd.utils import check_clips, spawn_seeds
+from sklasd.scoring import ConfidenceScorer
+from sklasd.training import ClassifierNet, InitEncoder, check_input
+from sklasd.utils import spawn_seeds
 
 __all__ = ["RCMAEDetector", "make_rcmae_finetune_net"]
 
@@ -64,7 +64,7 @@ def make_rcmae_finetune_net(**params: Any) -> ClassifierNet:
     return ClassifierNet(ViTClassifier, **{**defaults, **params})
 
 
-class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
+class RCMAEDetector(_SectionClassifierDetector):
     """RC-MAE: a pre-trained ViT fine-tuned to tell sections apart; scores -log p(section).
 
     The method of Zahedi et al. (Algorithms 16(9), 2023; DCASE 2020
@@ -118,10 +118,17 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
     ----------
     pretrained_ : RCMAEPretrainer
         The fitted pretrainer (the frozen one's estimator when given frozen).
+    features_ : transformer
+        The pretrainer's fitted feature step (``pretrained_.features_``).
     embedder_ : NetEmbedder
         The fine-tuned network (``embedder_.net_.history``: its history).
+    scorer_ : ConfidenceScorer
+        The score rule: ``ConfidenceScorer(rule="log_proba")`` on the crops'
+        class probabilities; its thresholds are the detector's.
     classes_ : ndarray of shape (n_classes,)
         The classes of the network: the groups of the normal training clips.
+    class_groups_ : ndarray of shape (n_sections, n_classes) of bool
+        Whether a class is a group's (a row of ``sections_``).
     machine_types_ : ndarray of shape (n_machine_types,) or None
         Machine types seen in ``fit``; None when fitted without ``machine_type``.
     sections_ : ndarray of shape (n_sections,)
@@ -194,7 +201,10 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
         self.device = device
 
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
-        return check_clips(X)
+        pretrainer = self.pretrained
+        if isinstance(pretrainer, FrozenEstimator):
+            pretrainer = pretrainer.estimator
+        return check_input(X, features=getattr(pretrainer, "features", None))
 
     def _pretrain(self, X, y, seed: int | None) -> RCMAEPretrainer:
         """The fitted pretrainer: the frozen one, or a clone of ``pretrained`` fitted on X."""
@@ -214,7 +224,7 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
             pretrainer.set_params(device=self.device)
         return pretrainer.fit(X, y)
 
-    def _make_embedder(self, pretrainer: RCMAEPretrainer, seed: int | None) -> NetEmbedder:
+    def _finetune_embedder(self, pretrainer: RCMAEPretrainer, seed: int | None) -> NetEmbedder:
         """NetEmbedder on the fine-tuning net, initialised from the pre-trained encoder."""
         net = make_rcmae_finetune_net() if self.net is None else clone(self.net)
         encoder = pretrainer.net_.module_.encoder
@@ -237,37 +247,23 @@ class RCMAEDetector(_MachineTypeGroupsMixin, BaseDetector):
             device=self.device,
         )
 
-    def _fit(self, X, y, *, section, machine_type=None):
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
+    def _fit_network(self, X, y, *, section, **metadata):
+        """Pre-train (or take the frozen pretrainer), then fine-tune on the sections."""
         if section is None:
             raise ValueError(
                 "RCMAEDetector fine-tunes on sections: pass section=<one value per clip> "
                 "(and machine_type for one section per machine type)."
             )
-        normal = slice(None) if y is None else y == 0
-        groups = np.unique(section[normal])
-        if groups.size < 2:
-            raise ValueError(
-                f"RCMAEDetector fine-tunes a network to tell groups of clips apart, but the "
-                f"normal training clips all lie in group {groups.tolist()[0]!r}: pass "
-                "machine_type to train one model over several machine types."
-            )
+        self._check_two_groups(section, y, "fine-tunes a network to tell sections apart")
         pretrain_seed, finetune_seed = (
             (None, None) if self.random_state is None else spawn_seeds(self.random_state, 2)
         )
         self.pretrained_ = self._pretrain(X, y, pretrain_seed)
-        features = self.pretrained_.features_.transform(X)
-        self.embedder_ = self._make_embedder(self.pretrained_, finetune_seed)
+        self.features_ = self.pretrained_.features_
+        features = self.features_.transform(X)
+        self.embedder_ = self._finetune_embedder(self.pretrained_, finetune_seed)
         self.embedder_.fit(features, y, section=section)
-        self.classes_ = self.embedder_.classes_
-        return self._log_proba(features, section)
+        return features, {"section": section}
 
-    def _score_samples(self, X, *, section):
-        return self._log_proba(self.pretrained_.features_.transform(X), section)
-
-    def _log_proba(self, features: np.ndarray, section: np.ndarray) -> np.ndarray:
-        """log p(own group) of every crop, averaged over the crops of each clip."""
-        proba = self.embedder_.predict_crop_proba(features).astype(np.float64)
-        own = self.embedder_.class_index(section=section)
-        p_own = proba[np.arange(len(proba)), :, own]
-        return np.log(np.maximum(p_own, np.finfo(np.float32).tiny)).mean(axis=1)
+    def _make_scorer(self) -> ConfidenceScorer:
+        return ConfidenceScorer(rule="log_proba")

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from sklasd.base import BaseDetector
-from sklasd.detectors._id_classifier import _SCORERS, IDClassifierDetector
+from sklasd.detectors._section_classifier import SCORE_RULES, _SectionClassifierDetector
 from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.nn import CrossEntropyLoss, MobileNetV2, MultiLabelBCELoss, ShallowViT
@@ -26,7 +26,7 @@ _NETWORKS = {
 _CRITERIA = {"sec": CrossEntropyLoss, "sed": MultiLabelBCELoss}
 
 
-class SoundEventDetector(IDClassifierDetector):
+class SoundEventDetector(_SectionClassifierDetector):
     """One sound-event classifier over all machine types, scored by Mahalanobis distance.
 
     The system of Zeng, Liu and Zhou (DCASE 2023 Task 2 technical report): the
@@ -50,14 +50,14 @@ class SoundEventDetector(IDClassifierDetector):
     ``hop_length`` of ``features`` (rounded; 3 s are 94 frames at 16 kHz and hop
     512).
 
-    **Score.** ``scoring="mahalanobis"`` (default):
+    **Score.** ``score_rule="mahalanobis"`` (default):
     :class:`~sklasd.scoring.MahalanobisScorer` fitted per group on the
     embeddings of the normal training clips, a mean per domain (the ``domain``
     metadata, "source"/"target") and one covariance of the group's embeddings
     centred on their domain means; ``score_samples`` is minus the distance to
     the nearest domain mean. Groups are (machine type, section) pairs, so with
     one section per machine type (DCASE 2023) the covariance is that of the
-    machine type. The embedding scorings of :class:`IDClassifierDetector`
+    machine type. The embedding score rules of :class:`IDClassifierDetector`
     (``"cosine"``, ``"knn"``, ``"ocsvm"`` or a scorer instance) work too.
     Combine several detectors by sum or product of their scores with
     :class:`~sklasd.ensemble.ScoreEnsemble`.
@@ -75,10 +75,13 @@ class SoundEventDetector(IDClassifierDetector):
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features (n_clips, n_channels,
         n_bands, n_frames) with ``sr`` and ``hop_length`` parameters; None means
         :class:`~sklasd.features.LogMel` with its defaults.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     network : {"mobilenetv2", "shallow_vit"}, type or None, default=None
         Network of the default net: :class:`~sklasd.nn.MobileNetV2` at width and
         depth 0.5 or :class:`~sklasd.nn.ShallowViT` (16 x 16 patches, 128
@@ -97,12 +100,17 @@ class SoundEventDetector(IDClassifierDetector):
         Length of the training and inference windows, in seconds.
     stride_seconds : float, default=0.5
         Step between inference windows, in seconds.
+    frame_rate : float or None, default=None
+        Feature frames per second, to convert ``window_seconds`` and
+        ``stride_seconds`` to frames; None reads ``sr / hop_length`` of
+        ``features`` (give it with ``features="passthrough"``: 31.25 for
+        LogMel's defaults).
     mixing : EventMixing or None, default=None
         How ``mode="sed"`` mixes events; None means ``EventMixing()`` (up to 2
         events, probability 0.5, in decibels). Ignored for ``"sec"``.
     pretrained_weights : str, path-like or None, default=None
         Checkpoint to initialise the network from; see above.
-    scoring : {"mahalanobis", "cosine", "knn", "ocsvm"} or scorer, default="mahalanobis"
+    score_rule : {"mahalanobis", "cosine", "knn", "ocsvm"} or scorer step, default="mahalanobis"
         How embeddings are scored; see above.
     contamination : "gamma" or float, default="gamma"
         Threshold rule; see :class:`~sklasd.base.BaseDetector`.
@@ -152,18 +160,24 @@ sections_, offset_
     (8,)
     """
 
+    __metadata_request__fit: ClassVar[dict] = {"domain": True, "attributes": True}
+
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "network": [None, StrOptions(set(_NETWORKS)), type],
         "mode": [StrOptions(set(_CRITERIA))],
         "net": [None, ClassifierNet],
         "target": [StrOptions({"auto", "section", "attributes", "section_attributes"})],
         "window_seconds": [Interval(Real, 0, None, closed="neither")],
         "stride_seconds": [Interval(Real, 0, None, closed="neither")],
+        "frame_rate": [None, Interval(Real, 0, None, closed="neither")],
         "mixing": [None, EventMixing],
         "pretrained_weights": [None, str, HasMethods(["__fspath__"])],
-        "scoring": [StrOptions(set(_SCORERS)), HasMethods(["fit", "score_samples"])],
+        "score_rule": [
+            StrOptions(set(SCORE_RULES) - {"confidence"}),
+            HasMethods(["fit", "score_samples"]),
+        ],
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
     }
@@ -178,16 +192,16 @@ sections_, offset_
         target: str = "auto",
         window_seconds: float = 3.0,
         stride_seconds: float = 0.5,
+        frame_rate: float | None = None,
         mixing: EventMixing | None = None,
         pretrained_weights: Any = None,
-        scoring: str | BaseDetector = "mahalanobis",
+        score_rule: str | BaseDetector = "mahalanobis",
         contamination: str | float = "gamma",
         gamma_quantile: float = 0.9,
         random_state: Any = None,
         device: str | None = None,
     ):
-        # BaseDetector's __init__: IDClassifierDetector's sets parameters this class lacks.
-        BaseDetector.__init__(self, contamination=contamination, gamma_quantile=gamma_quantile)
+        super().__init__(contamination=contamination, gamma_quantile=gamma_quantile)
         self.features = features
         self.network = network
         self.mode = mode
@@ -195,20 +209,24 @@ sections_, offset_
         self.target = target
         self.window_seconds = window_seconds
         self.stride_seconds = stride_seconds
+        self.frame_rate = frame_rate
         self.mixing = mixing
         self.pretrained_weights = pretrained_weights
-        self.scoring = scoring
+        self.score_rule = score_rule
         self.random_state = random_state
         self.device = device
 
     def _frames(self, seconds: float, name: str) -> int:
         """``seconds`` in frames of ``features`` (at least 1)."""
-        params = (LogMel() if self.features is None else self.features).get_params()
+        if self.frame_rate is not None:
+            return max(1, round(seconds * self.frame_rate))
+        features = LogMel() if self.features is None else self.features
+        params = {} if isinstance(features, str) else features.get_params()
         if "sr" not in params or "hop_length" not in params:
             raise ValueError(
-                f"{name}={seconds} needs features with sr and hop_length parameters (as "
-                f"LogMel) to convert seconds to frames; {type(self.features).__name__} has "
-                "neither."
+                f"{name}={seconds} needs the frame rate of the features to convert seconds "
+                f"to frames: give frame_rate, or features with sr and hop_length parameters "
+                f"(as LogMel); features={features!r} has neither."
             )
         return max(1, round(seconds * params["sr"] / params["hop_length"]))
 
@@ -235,7 +253,7 @@ sections_, offset_
             n_frames=self._frames(self.window_seconds, "window_seconds"),
             inference_hop=self._frames(self.stride_seconds, "stride_seconds"),
         )
-        for name in ("random_state", "device"):
-            if getattr(self, name) is not None:
-                embedder.set_params(**{name: getattr(self, name)})
-        return embedder
+        return self._with_seed_and_device(embedder)
+
+    def _make_scorer(self) -> BaseDetector:
+        return self._score_rule(self.score_rule)

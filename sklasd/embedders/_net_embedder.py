@@ -163,6 +163,13 @@ class NetEmbedder(
     recompute_bn : bool, default=True
         Whether to recompute the running statistics of batch normalisation over
         the training clips after training; see above.
+    output : {"embedding", "crop_proba"}, default="embedding"
+        What :meth:`transform` returns: the mean embedding of every clip's
+        crops, for the embedding scorer steps (:class:`~sklasd.scoring.CosineScorer`...),
+        or the class probabilities of every crop (:meth:`predict_crop_proba`;
+        with ``target="section_attributes"`` summed over the classes of each
+        section, so one column per sorted section), for
+        :class:`~sklasd.scoring.ConfidenceScorer`.
 
     Attributes
     ----------
@@ -249,6 +256,7 @@ class NetEmbedder(
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
         "recompute_bn": ["boolean"],
+        "output": [StrOptions({"embedding", "crop_proba"})],
     }
 
     def __init__(
@@ -264,6 +272,7 @@ class NetEmbedder(
         random_state=None,
         device=None,
         recompute_bn=True,
+        output="embedding",
     ):
         self.net = net
         self.target = target
@@ -275,6 +284,7 @@ class NetEmbedder(
         self.random_state = random_state
         self.device = device
         self.recompute_bn = recompute_bn
+        self.output = output
 
     # -- labels ---------------------------------------------------------------------
 
@@ -398,7 +408,7 @@ class NetEmbedder(
                 "NetEmbedder adds callbacks to the net (per-epoch seeding, early stopping); "
                 "a net with callbacks='disable' cannot take them."
             )
-        triplet_weight, attribute_weight = net._loss_weights()
+        triplet_weight, attribute_weight = net.loss_weights()
         X = check_features(X)
         self.n_frames_ = min(self.n_frames, X.shape[-1])
         n_samples = X.shape[0]
@@ -496,9 +506,16 @@ class NetEmbedder(
                 "band(s)."
             )
         crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
-        with private_torch_rng(self.net_.device):
-            outputs = getattr(self.net_, method)(crops)
-        return outputs.reshape(X.shape[0], crops.n_crops, -1)
+        return crops.outputs(self.net_, method)
+
+    def _section_proba(self, proba: np.ndarray) -> np.ndarray:
+        """Class probabilities, summed over each section's classes for (section, attribute)."""
+        if self.target != "section_attributes":
+            return proba
+        sections = [label[0] for label in self.classes_]
+        keys = sorted(set(sections))
+        column = np.array([keys.index(section) for section in sections])
+        return np.stack([proba[..., column == k].sum(axis=-1) for k in range(len(keys))], -1)
 
     def transform(self, X) -> np.ndarray:
         """Embed every clip: the mean of its crops' embeddings.
@@ -512,8 +529,12 @@ class NetEmbedder(
         Returns
         -------
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
-            Mean embedding of the crops of each clip.
+            Mean embedding of the crops of each clip; with ``output="crop_proba"``
+            the class (or section) probabilities of every crop instead, of shape
+            (n_clips, n_crops, n_classes).
         """
+        if self.output == "crop_proba":
+            return self._section_proba(self.predict_crop_proba(X))
         return self._crop_outputs(X, "embed").mean(axis=1)
 
     def predict_crop_proba(self, X) -> np.ndarray:

@@ -22,8 +22,16 @@ from sklasd.base import VersionStampMixin
 from sklasd.datasets import load_audio
 from sklasd.features import Compose, FrequencyMask, LogMel, TimeMask
 from sklasd.nn import RCMAELoss, RCMAENet
-from sklasd.training import ClassifierNet, PairedCrops, SeedEpochs, SlidingCrops, check_features
-from sklasd.utils import check_clips, check_device, check_labels, private_torch_rng, spawn_seeds
+from sklasd.training import (
+    ClassifierNet,
+    PairedCrops,
+    SeedEpochs,
+    SlidingCrops,
+    check_features,
+    check_input,
+    make_feature_step,
+)
+from sklasd.utils import check_device, check_labels, private_torch_rng, spawn_seeds
 
 __all__ = ["RCMAEPretrainer", "make_rcmae_net"]
 
@@ -119,10 +127,13 @@ class RCMAEPretrainer(
 
     Parameters
     ----------
-    features : transformer or None, default=None
+    features : transformer, "passthrough" or None, default=None
         Unfitted transformer from clips to features (n_clips, n_channels,
         n_bands, n_frames), cloned in ``fit``; None means
         ``LogMel(n_fft=1024, hop_length=512, n_mels=128, fmin=50, fmax=8000)``.
+        ``"passthrough"``: ``X`` already holds the features (the detector is the
+        last step of a Pipeline after its feature step, e.g.
+        ``make_pipeline(LogMel(), <detector>(features="passthrough"))``).
     net : ClassifierNet or None, default=None
         Unfitted pre-training net (cloned); None means :func:`make_rcmae_net`.
         Its module gets ``in_channels`` and ``input_size=(n_bands, n_frames)``
@@ -192,7 +203,7 @@ class RCMAEPretrainer(
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "features": [None, HasMethods(["fit", "transform"])],
+        "features": [None, StrOptions({"passthrough"}), HasMethods(["fit", "transform"])],
         "net": [ClassifierNet, None],
         "n_frames": [Interval(Integral, 1, None, closed="left")],
         "augmentation": [StrOptions({"specaugment"}), callable, None],
@@ -227,6 +238,11 @@ class RCMAEPretrainer(
         """Features of the waveform-augmented clips, or None."""
         if self.waveform_augmentation is None:
             return None
+        if isinstance(self.features, str):  # "passthrough"
+            raise ValueError(
+                "waveform_augmentation augments waveforms: it needs clips, not the features "
+                "of features='passthrough'."
+            )
         if isinstance(X, list):
             params = self.features_.get_params()
             X = load_audio(
@@ -256,7 +272,7 @@ class RCMAEPretrainer(
         self : RCMAEPretrainer
             The fitted pretrainer.
         """
-        X = check_clips(X)
+        X = check_input(X, features=self.features)
         y = check_labels(y, _num_samples(X))
         if y is not None:
             keep = np.flatnonzero(y == 0)
@@ -268,7 +284,7 @@ class RCMAEPretrainer(
             )
         seed, view_seed = spawn_seeds(self.random_state, 2)
         default = LogMel(n_fft=1024, hop_length=512, n_mels=128, fmin=50.0, fmax=8000.0)
-        self.features_ = clone(default if self.features is None else self.features)
+        self.features_ = make_feature_step(self.features, default)
         features = check_features(self.features_.fit_transform(X))
         self.n_frames_ = min(self.n_frames, features.shape[-1])
         views = self._views(X, view_seed)
@@ -319,9 +335,7 @@ class RCMAEPretrainer(
         crops = SlidingCrops(
             features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )
-        with private_torch_rng(self.net_.device):
-            embeddings = self.net_.embed(crops)
-        return embeddings.reshape(len(features), crops.n_crops, -1).mean(axis=1)
+        return crops.outputs(self.net_, "embed").mean(axis=1)
 
     def transform(self, X: Any) -> np.ndarray:
         """Embed clips with the pre-trained encoder (mean over crops).
@@ -336,4 +350,6 @@ class RCMAEPretrainer(
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
-        return self.transform_features(self.features_.transform(check_clips(X)))
+        return self.transform_features(
+            self.features_.transform(check_input(X, features=self.features))
+        )

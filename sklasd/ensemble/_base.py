@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,30 +32,6 @@ def _final_detector(member: Any, name: str) -> BaseDetector:
             f"ending in one; got {type(member).__name__} ending in {type(final).__name__}."
         )
     return final
-
-
-@contextmanager
-def _recorded_training_decisions(detector: BaseDetector) -> Iterator[list[np.ndarray]]:
-    """Record the training decision values ``detector`` computes its thresholds from.
-
-    These are the scores behind ``offset_`` (leave-one-out for nearest-neighbour
-    scorers), minus the offsets: a training clip is scored as ``fit`` scores it, not
-    against itself. The recorder is an instance attribute removed on exit, so the
-    fitted detector pickles as usual.
-    """
-    recorded: list[np.ndarray] = []
-    fit_thresholds = detector._fit_thresholds
-
-    def record(*args):
-        decision = fit_thresholds(*args)
-        recorded.append(np.asarray(decision, dtype=float))
-        return decision
-
-    detector._fit_thresholds = record
-    try:
-        yield recorded
-    finally:
-        del detector._fit_thresholds
 
 
 def _given(**metadata: Any) -> dict[str, Any]:
@@ -169,15 +143,17 @@ class _MemberEnsemble(_MachineTypeGroupsMixin, BaseDetector, _BaseComposition):
     def _fit_member(
         self, name: str, member: Any, X: Any, y: np.ndarray | None, params: dict
     ) -> tuple[Any, np.ndarray]:
-        """Fit a clone of ``member``; return it and its training decision values."""
+        """Fit a clone of ``member``; return it and its training decision values.
+
+        These are the values behind its thresholds (``training_decision_``,
+        leave-one-out for nearest-neighbour scorers): a training clip is scored as
+        ``fit`` scores it, not against itself.
+        """
         fitted = clone(member)
-        with _recorded_training_decisions(_final_detector(fitted, name)) as recorded:
-            # The ensemble's fit skips nested validation (BaseDetector.fit): validate here.
-            with sklearn.config_context(skip_parameter_validation=False):
-                fitted.fit(X, y, **params)
-        if not recorded:
-            raise RuntimeError(f"Member {name!r} computed no thresholds in fit.")
-        return fitted, recorded[-1]
+        # The ensemble's fit skips nested validation (BaseDetector.fit): validate here.
+        with sklearn.config_context(skip_parameter_validation=False):
+            fitted.fit(X, y, **params)
+        return fitted, _final_detector(fitted, name).training_decision_
 
     # -- metadata ----------------------------------------------------------------------
 

@@ -181,7 +181,6 @@ class ScoreEnsemble(_MemberEnsemble):
 
     def _fit(self, X, y, *, section, machine_type=None, **metadata):
         n_samples = _num_samples(X)
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         members = self._active_members()
         self.weights_ = self._member_weights(members)
         routed, _ = self._route("fit", section, **metadata)

@@ -180,7 +180,6 @@ class MachineTypeSelector(_MemberEnsemble):
 
     def _fit(self, X, y, *, section, machine_type=None, domain=None, **metadata):
         n_samples = _num_samples(X)
-        self.machine_types_ = None if machine_type is None else np.unique(machine_type)
         members = self._active_members()
         types = (
             np.full(n_samples, _ONE_TYPE, dtype=object) if machine_type is None else machine_type

@@ -9,7 +9,14 @@ batch samplers and callbacks here feed them.
 from sklasd.training._accelerate import AcceleratedClassifierNet
 from sklasd.training._binary import BinaryNet, RatioBatchSampler, SegmentCrops
 from sklasd.training._callbacks import SeedEpochs
-from sklasd.training._data import RandomCrops, SlidingCrops, check_features, crop_starts
+from sklasd.training._data import (
+    RandomCrops,
+    SlidingCrops,
+    check_features,
+    check_input,
+    crop_starts,
+    make_feature_step,
+)
 from sklasd.training._event_mixing import EventMixing
 from sklasd.training._net import ClassifierNet, WarmRestarts
 from sklasd.training._rcmae import InitEncoder, PairedCrops
@@ -30,5 +37,7 @@ __all__ = [
     "SlidingCrops",
     "WarmRestarts",
     "check_features",
+    "check_input",
     "crop_starts",
+    "make_feature_step",
 ]

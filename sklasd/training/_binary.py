@@ -389,6 +389,28 @@ class BinaryNet(ClassifierNet):
         embedding = torch.from_numpy(self.embed(dataset))
         self.criterion_.set_centroids(*class_centroids(embedding, torch.as_tensor(target)))
 
+    def predict_proba_distance(self, X) -> np.ndarray:
+        """The probability of "normal" and the distance to the normal centroid of every item.
+
+        For a module whose ``forward`` returns ``(logit, embedding)`` and a
+        criterion with centroids (:class:`~sklasd.nn.CentroidLoss`).
+
+        Parameters
+        ----------
+        X : torch Dataset or array-like
+            Items to score, e.g. :class:`SegmentCrops`.
+
+        Returns
+        -------
+        proba_distance : ndarray of shape (n_items, 2)
+            ``p = sigmoid(logit)`` and ``d = ||z - c_p||^2``.
+        """
+        logit, embedding = self.forward(X)
+        with torch.no_grad():
+            p = torch.sigmoid(logit.float()).reshape(-1)
+            d = self.criterion_.distance(embedding.float().to(self.device)).cpu().reshape(-1)
+        return torch.stack([p.cpu(), d], dim=1).numpy()
+
     def _get_predict_nonlinearity(self):
         if self.predict_nonlinearity == "auto":
             self.check_is_fitted()

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
+from sklearn.base import clone
+from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_array
 
-__all__ = ["RandomCrops", "SlidingCrops", "check_features", "crop_starts"]
+from sklasd.utils import check_clips, private_torch_rng
+
+__all__ = [
+    "RandomCrops",
+    "SlidingCrops",
+    "check_features",
+    "check_input",
+    "crop_starts",
+    "make_feature_step",
+]
 
 
 def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
@@ -55,6 +68,84 @@ def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
             "longer clips."
         )
     return X
+
+
+def _passthrough(features: Any) -> bool:
+    """Whether ``features`` says that X already holds features."""
+    return isinstance(features, str) and features == "passthrough"
+
+
+def check_input(X: Any, *, features: Any) -> Any:
+    """Validate a detector's input: clips, or features where ``features="passthrough"``.
+
+    The network detectors take clips and compute their features with the
+    ``features`` transformer, or, with ``features="passthrough"``, take the
+    features from a preceding Pipeline step (e.g. ``make_pipeline(LogMel(),
+    IDClassifierDetector(features="passthrough"))``).
+
+    Parameters
+    ----------
+    X : sequence of str, array-like of shape (n_clips, n_samples) or \
+(n_clips, n_channels, n_bands, n_frames)
+        Clips (paths or waveforms), or features with ``features="passthrough"``.
+    features : transformer, "passthrough" or None
+        The detector's ``features`` parameter.
+
+    Returns
+    -------
+    X : list of str or ndarray
+        :func:`~sklasd.utils.check_clips` of ``X``, or :func:`check_features` of it
+        with ``features="passthrough"``.
+
+    See Also
+    --------
+    make_feature_step : The matching feature step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklasd.training import check_input
+    >>> check_input(np.zeros((2, 1, 4, 8)), features="passthrough").shape
+    (2, 1, 4, 8)
+    >>> check_input(["a.wav"], features=None)
+    ['a.wav']
+    """
+    return check_features(X) if _passthrough(features) else check_clips(X)
+
+
+def make_feature_step(features: Any, default: Any) -> Any:
+    """The unfitted feature step of a detector's ``features`` parameter.
+
+    Parameters
+    ----------
+    features : transformer, "passthrough" or None
+        A transformer (cloned), ``"passthrough"`` (X already holds features: an
+        identity :class:`~sklearn.preprocessing.FunctionTransformer`), or None
+        (``default``, cloned).
+    default : transformer
+        The detector's default features.
+
+    Returns
+    -------
+    step : transformer
+        An unfitted transformer.
+
+    See Also
+    --------
+    check_input : The matching input validation.
+
+    Examples
+    --------
+    >>> from sklasd.features import LogMel
+    >>> from sklasd.training import make_feature_step
+    >>> make_feature_step(None, LogMel(n_mels=32))
+    LogMel(n_mels=32)
+    >>> make_feature_step("passthrough", LogMel())
+    FunctionTransformer()
+    """
+    if _passthrough(features):
+        return FunctionTransformer()
+    return clone(default if features is None else features)
 
 
 def crop_starts(n_total: int, n_frames: int, hop: int) -> np.ndarray:
@@ -213,3 +304,26 @@ class SlidingCrops(torch.utils.data.Dataset):
         return torch.from_numpy(
             np.ascontiguousarray(self.X[clip, ..., start : start + self.n_frames])
         ), 0
+
+    def outputs(self, net: Any, method: str) -> np.ndarray:
+        """``net.<method>`` of every crop, clip by clip, on a private torch random state.
+
+        The one way the detectors and embedders run a trained net over crops at
+        inference; average over axis 1 for a clip's output.
+
+        Parameters
+        ----------
+        net : skorch net
+            A fitted net.
+        method : str
+            A method of ``net`` that maps a dataset to an array, one row per
+            item (``"predict_proba"``, ``"embed"``...).
+
+        Returns
+        -------
+        outputs : ndarray of shape (n_clips, n_crops, ...)
+            The rows of ``net.<method>(self)``, grouped by clip.
+        """
+        with private_torch_rng(net.device):
+            outputs = getattr(net, method)(self)
+        return outputs.reshape(len(self.X), self.n_crops, *outputs.shape[1:])

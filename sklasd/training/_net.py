@@ -349,23 +349,29 @@ class ClassifierNet(NeuralNetClassifier):
             callbacks.append(("progress_bar", ProgressBar()))
         return [*callbacks, print_log]
 
-    def _loss_weights(self) -> tuple[float, float]:
-        """``(triplet_weight, attribute_weight)``, validated."""
+    def loss_weights(self) -> tuple[float, float]:
+        """The weights of the loss terms besides classification, validated.
+
+        Returns
+        -------
+        weights : tuple of 2 float
+            ``(triplet_weight, attribute_weight)``.
+        """
         return (
             _check_weight("triplet_weight", self.triplet_weight),
             _check_weight("attribute_weight", self.attribute_weight),
         )
 
     @property
-    def _multi_task(self) -> bool:
+    def multi_task(self) -> bool:
         """Whether the loss has a triplet or an attribute term besides classification."""
-        return any(weight > 0 for weight in self._loss_weights())
+        return any(weight > 0 for weight in self.loss_weights())
 
     def initialize_module(self):
         """The module; wrapped in :class:`~sklasd.nn.MultiTaskOutputs` for multi-task losses."""
         super().initialize_module()
-        if self._multi_task:
-            heads = self.n_attribute_classes if self._loss_weights()[1] > 0 else ()
+        if self.multi_task:
+            heads = self.n_attribute_classes if self.loss_weights()[1] > 0 else ()
             self.module_ = MultiTaskOutputs(self.module_, n_attribute_classes=heads)
         return self
 
@@ -391,7 +397,7 @@ class ClassifierNet(NeuralNetClassifier):
                     "probabilities as targets (CrossEntropyLoss, SubclusterAdaCosLoss, "
                     f"AdaProjLoss), got {self._criterion_name}."
                 )
-            if self._multi_task:
+            if self.multi_task:
                 if mixup_prob > 0:
                     raise ValueError(
                         f"mixup_prob={mixup_prob} cannot mix the targets of a triplet or "
@@ -403,7 +409,7 @@ class ClassifierNet(NeuralNetClassifier):
                     attribute_weight=self.attribute_weight,
                 )
             return self
-        if self._multi_task:
+        if self.multi_task:
             raise ValueError(
                 f"{self._criterion_name} takes the network's embeddings; it does not combine "
                 "with a triplet or attribute loss (set triplet_weight and attribute_weight to "
@@ -577,7 +583,7 @@ class ClassifierNet(NeuralNetClassifier):
         if not training:
             return super().get_iterator(dataset, training=False)
         kwargs = self.get_params_for("iterator_train")
-        if self._loss_weights()[0] > 0:
+        if self.loss_weights()[0] > 0:
             for name in ("batch_size", "shuffle", "sampler", "drop_last"):
                 kwargs.pop(name, None)
             return self.iterator_train(

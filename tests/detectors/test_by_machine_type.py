@@ -49,7 +49,7 @@ def test_scores_every_test_clip_with_its_machine_types_model(two_types):
 
 def test_routes_the_metadata_each_model_consumes(two_types, make_detector):
     X, frame = two_types
-    detector = make_detector(scoring=MahalanobisScorer())
+    detector = make_detector(score_rule=MahalanobisScorer())
     _, models = fit_score_by_machine_type(detector, frame, X=X, return_estimators=True)
     fan = models["fan"]
     # domain reached the scorer step, attributes the network's target (auto)

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from skorch.exceptions import DeviceWarning
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors._centroid_bce import CentroidBCEDetector
+from sklasd.detectors import CentroidBCEDetector, make_centroid_net
 from sklasd.features import LogMel
 from sklasd.metrics import auc, make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
@@ -22,14 +22,17 @@ from sklasd.utils.estimator_checks import check_estimator
 
 
 def make_detector(**params):
-    """A tiny detector: 32 mel bands at hop 256, 32-frame segments, a narrow ResNet38."""
+    """A tiny detector: 32 mel bands at hop 256, 32-frame segments, a narrow ResNet38.
+
+    ``net__<name>`` parameters go to the net (``make_centroid_net``).
+    """
+    net = {"module__width_mult": 0.0625, "module__embedding_dim": 8, "max_epochs": 2, "lr": 3e-3}
+    net |= {name[5:]: params.pop(name) for name in list(params) if name.startswith("net__")}
     params = {
         "features": LogMel(n_mels=32, hop_length=256),
-        "network_params": {"width_mult": 0.0625, "embedding_dim": 8},
+        "net": make_centroid_net(**net),
         "n_frames": 32,
         "n_segments": 3,
-        "max_epochs": 2,
-        "lr": 3e-3,
         "batch_ratio": (4, 3, 1),
         "random_state": 0,
         **params,
@@ -84,7 +87,7 @@ def proba_distance(detector, X, section):
 )
 def test_every_loss_trains_and_auto_alpha_follows_it(bearing, loss, alpha):
     X, _, section, train, _ = bearing
-    detector = make_detector(loss=loss, lambda_=0.5, eta=3.0, max_epochs=1).fit(
+    detector = make_detector(loss=loss, lambda_=0.5, eta=3.0, net__max_epochs=1).fit(
         X[train], section=section[train]
     )
     assert detector.alpha_.tolist() == [alpha, alpha]
@@ -105,14 +108,13 @@ def dead_unit_fraction(detector, X, section):
 def test_centroid_losses_get_a_linear_embedding_that_does_not_collapse(bearing):
     """Under DSAD, ResNet38's ReLU embedding loses units for good; the linear one does not."""
     X, _, section, train, _ = bearing
-    params = {"loss": "dsad", "max_epochs": 2}
+    params = {"loss": "dsad", "net__max_epochs": 2}
     linear = make_detector(**params).fit(X[train], section=section[train])
     assert all(net.module_.embedding_activation is None for net in linear.nets_)
     assert dead_unit_fraction(linear, X[train], section[train]) == 0
     assert (np.ptp(linear.distance_range_, axis=1) > 0).all()
     relu = make_detector(
-        **params, network_params={"width_mult": 0.0625, "embedding_dim": 8,
-                                  "embedding_activation": "relu"},
+        **params, net__module__embedding_activation="relu"
     ).fit(X[train], section=section[train])  # fmt: skip
     assert relu.nets_[0].module_.embedding_activation == "relu"
     # measured: 5 of the 8 units output 0 for every clip after 2 epochs
@@ -120,7 +122,7 @@ def test_centroid_losses_get_a_linear_embedding_that_does_not_collapse(bearing):
     # the classifier alone keeps PANNs' ReLU
     bce = make_detector(loss="bce")
     bce.batch_ratio_ = (4, 3, 1)
-    assert bce._make_net().module__embedding_activation == "relu"
+    assert bce._configure_net(sklearn.base.clone(bce.net)).module__embedding_activation == "relu"
 
 
 def test_score_is_eq5_with_the_range_of_the_normal_training_clips(bearing):
@@ -174,24 +176,28 @@ def test_collapsed_embeddings_are_a_clear_error(bearing):
 
     with mock.patch.object(CentroidBCEDetector, "_proba_distance", collapsed):
         with pytest.raises(ValueError, match=r"embeddings of section 0 collapsed.*0\.25"):
-            make_detector(loss="ddcsad", max_epochs=1).fit(X[train], section=section[train])
+            make_detector(loss="ddcsad", net__max_epochs=1).fit(X[train], section=section[train])
         # the classifier term alone does not need the distances
-        detector = make_detector(loss="bce", max_epochs=1).fit(X[train], section=section[train])
+        detector = make_detector(loss="bce", net__max_epochs=1).fit(
+            X[train], section=section[train]
+        )
     np.testing.assert_array_equal(detector.distance_range_, [[0.25, 1.25], [0.25, 1.25]])
 
 
 def test_network_sizes():
-    cpu = make_detector(network="cpu", network_params={"embedding_dim": 32})
+    cpu = CentroidBCEDetector(net=make_centroid_net(module__embedding_dim=32))
     cpu.batch_ratio_ = (32, 31, 1)
-    net = cpu._make_net()
+    net = cpu._configure_net(sklearn.base.clone(cpu.net))
     assert (net.module__width_mult, net.module__layers) == (0.125, (1, 1, 1, 1))
     assert net.module__embedding_dim == net.criterion__embedding_dim == 32
     assert net.batch_size == 64
-    paper = make_detector(network="paper", network_params=None)
+    paper = CentroidBCEDetector(net=make_centroid_net(size="paper"))
     paper.batch_ratio_ = (32, 31, 1)
-    net = paper._make_net()
+    net = paper._configure_net(sklearn.base.clone(paper.net))
     assert net.module is ResNet38 and "module__width_mult" not in net.get_params()
     assert net.criterion__embedding_dim == 2048
+    with pytest.raises(ValueError, match="size must be one of"):
+        make_centroid_net(size="large")
 
 
 # -- known anomalies ------------------------------------------------------------------
@@ -200,7 +206,7 @@ def test_network_sizes():
 def test_known_anomalies_join_their_sections_batches(bearing):
     X, y, section, train, known = bearing
     rows = train | known
-    detector = make_detector(max_epochs=1).fit(X[rows], y[rows], section=section[rows])
+    detector = make_detector(net__max_epochs=1).fit(X[rows], y[rows], section=section[rows])
     for index, net in enumerate(detector.nets_):
         sampler = sampler_of(net)
         assert sampler.counts == {0: 4, 1: 3, 2: 1}
@@ -210,9 +216,9 @@ def test_known_anomalies_join_their_sections_batches(bearing):
         expected = [(own & normal).sum(), (~own & normal).sum(), (own & ~normal).sum()]
         assert np.bincount(sampler.labels).tolist() == expected == [12, 12, 3]
     assert sampler_of(
-        make_detector(max_epochs=1).fit(X[train], section=section[train]).nets_[0]
+        make_detector(net__max_epochs=1).fit(X[train], section=section[train]).nets_[0]
     ).counts == {0: 4, 1: 4}
-    pooled = make_detector(max_epochs=1, batch_ratio=(4, 3, 0))
+    pooled = make_detector(net__max_epochs=1, batch_ratio=(4, 3, 0))
     sampler = sampler_of(pooled.fit(X[rows], y[rows], section=section[rows]).nets_[0])
     assert sampler.counts == {0: 4, 1: 3}
     assert np.bincount(sampler.labels).tolist() == [12, 15]
@@ -229,7 +235,7 @@ def test_known_anomalies_are_target_machine_clips_of_the_loss(bearing):
         return forward(criterion, output, target)
 
     with mock.patch.object(CentroidLoss, "forward", autospec=True, side_effect=record):
-        make_detector(max_epochs=1).fit(X[rows], y[rows], section=section[rows])
+        make_detector(net__max_epochs=1).fit(X[rows], y[rows], section=section[rows])
     # batches of 4 normal (1), 3 outlier (0) and 1 known anomaly (-1) crops
     assert seen and all(sorted(batch) == [-1, 0, 0, 0, 1, 1, 1, 1] for batch in seen)
 
@@ -253,11 +259,13 @@ def two_types():
 )
 def test_auto_alpha_takes_table_i_per_machine_type(two_types, loss, alpha):
     X, meta = two_types
-    detector = make_detector(loss=loss, outliers="dataset", max_epochs=1, batch_ratio=(2, 2, 0))
+    detector = make_detector(
+        loss=loss, outliers="dataset", net__max_epochs=1, batch_ratio=(2, 2, 0)
+    )
     detector.fit(X, **meta)
     assert detector.sections_.tolist() == [("fan", 0), ("pump", 0)]
     assert detector.alpha_.tolist() == alpha
-    fixed = make_detector(loss=loss, outliers="dataset", alpha=0.3, max_epochs=1)
+    fixed = make_detector(loss=loss, outliers="dataset", alpha=0.3, net__max_epochs=1)
     assert fixed.set_params(batch_ratio=(2, 2, 0)).fit(X, **meta).alpha_.tolist() == [0.3, 0.3]
 
 
@@ -281,9 +289,9 @@ def test_a_few_known_anomalies_raise_auc(bearing):
     evaluate = ~train & ~known
     params = {
         "loss": "bce",
-        "network_params": {"width_mult": 0.0625, "embedding_dim": 16},
+        "net__module__embedding_dim": 16,
         "n_segments": 4,
-        "max_epochs": 10,
+        "net__max_epochs": 10,
         "contamination": 0.1,
     }
     rows = train | known
@@ -327,7 +335,7 @@ def test_grid_search_over_loss_alpha_and_lambda(bearing):
     ]
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
-            make_detector(max_epochs=1),
+            make_detector(net__max_epochs=1),
             grid,
             scoring=make_asd_scorer("auc"),
             cv=NormalOnlyKFold(n_splits=2, shuffle=True, random_state=0),
@@ -396,7 +404,7 @@ def test_sklasd_estimator_checks(bearing):
     X, _, section, train, _ = bearing
     rows = np.flatnonzero(train)[::2]  # 12 clips of 2 sections
     check_estimator(
-        make_detector(max_epochs=1, contamination=0.1),
+        make_detector(net__max_epochs=1, contamination=0.1),
         X[rows].astype(np.float64),
         fit_params={"section": section[rows]},
     )

@@ -18,10 +18,17 @@ from sklasd.features import LogMel
 from sklasd.metrics import auc, make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
 from sklasd.nn import ArcFaceLoss, CrossEntropyLoss, MobileFaceNet, MobileNetV3IDNet
-from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
+from sklasd.scoring import (
+    ConfidenceScorer,
+    CosineScorer,
+    KNNScorer,
+    MahalanobisScorer,
+    OneClassSVMScorer,
+)
 from sklasd.utils.estimator_checks import check_estimator
 
 SCORERS = {
+    "confidence": ConfidenceScorer,
     "cosine": CosineScorer,
     "knn": KNNScorer,
     "mahalanobis": MahalanobisScorer,
@@ -40,22 +47,20 @@ def split(data):
 # -- training and scoring -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("scoring", ["confidence", *SCORERS])
-def test_every_scoring_mode_trains_and_finds_anomalies(make_detector, fan, scoring):
+@pytest.mark.parametrize("score_rule", SCORERS)
+def test_every_scoring_mode_trains_and_finds_anomalies(make_detector, fan, score_rule):
     _, frame, train = fan
     X_train, s_train, X_test, s_test, y_test = split(fan)
     domain = frame["domain"].to_numpy()[train]
-    detector = make_detector(scoring=scoring).fit(X_train, section=s_train, domain=domain)
+    detector = make_detector(score_rule=score_rule).fit(X_train, section=s_train, domain=domain)
 
     assert detector.sections_.tolist() == [0, 1, 2]
     assert detector.classes_.tolist() == [0, 1, 2]
     np.testing.assert_array_equal(detector.class_groups_, np.eye(3, dtype=bool))
     assert len(detector.embedder_.net_.history) == 10
-    if scoring == "confidence":
-        assert detector.scorer_ is None
-    else:
-        assert type(detector.scorer_) is SCORERS[scoring]
-        assert detector.scorer_.sections_.tolist() == [0, 1, 2]
+    assert type(detector.scorer_) is SCORERS[score_rule]
+    assert detector.scorer_.sections_.tolist() == [0, 1, 2]
+    np.testing.assert_array_equal(detector.offset_, detector.scorer_.offset_)
     scores = detector.score_samples(X_test, section=s_test)
     decision = detector.decision_function(X_test, section=s_test)
     assert scores.shape == (len(X_test),) and np.isfinite(scores).all()
@@ -69,7 +74,7 @@ def test_every_scoring_mode_trains_and_finds_anomalies(make_detector, fan, scori
 
 def test_embedding_scores_are_the_scorer_step_on_the_embeddings(make_detector, fan):
     X_train, s_train, X_test, s_test, _ = split(fan)
-    detector = make_detector(scoring=KNNScorer(n_neighbors=2)).fit(X_train, section=s_train)
+    detector = make_detector(score_rule=KNNScorer(n_neighbors=2)).fit(X_train, section=s_train)
     embeddings = detector.embedder_.transform(detector.features_.transform(X_test))
     expected = KNNScorer(n_neighbors=2).fit(
         detector.embedder_.transform(detector.features_.transform(X_train)), section=s_train
@@ -90,7 +95,7 @@ def test_embedding_scores_are_the_scorer_step_on_the_embeddings(make_detector, f
 
 def test_confidence_is_minus_the_crop_averaged_log_odds_of_the_own_section(make_detector, fan):
     X_train, s_train, X_test, s_test, _ = split(fan)
-    detector = make_detector(scoring="confidence").fit(X_train, section=s_train)
+    detector = make_detector(score_rule="confidence").fit(X_train, section=s_train)
     proba = detector.embedder_.predict_crop_proba(detector.features_.transform(X_test))
     p = proba[np.arange(len(X_test)), :, s_test].astype(float)
     expected = -np.log((1 - p) / p).mean(axis=1)
@@ -99,7 +104,7 @@ def test_confidence_is_minus_the_crop_averaged_log_odds_of_the_own_section(make_
 
 def test_confidence_stays_finite_and_ordered_when_the_network_is_certain(make_detector, fan):
     X_train, s_train, X_test, *_ = split(fan)
-    detector = make_detector(scoring="confidence").fit(X_train, section=s_train)
+    detector = make_detector(score_rule="confidence").fit(X_train, section=s_train)
     proba = np.zeros((2, 1, 3), dtype=np.float32)
     proba[:, 0, 0] = 1.0  # p rounds to 1 in float32 ...
     proba[0, 0, 1], proba[1, 0, 1] = 1e-30, 1e-20  # ... but the others are still told apart
@@ -138,7 +143,7 @@ def test_one_section_per_machine_type_trains_on_machine_type_section_pairs(
     X, frame, train = one_section
     section = frame["section"].to_numpy()
     machine_type = frame["machine_type"].to_numpy()
-    detector = make_detector(scoring="confidence").fit(
+    detector = make_detector(score_rule="confidence").fit(
         X[train], section=section[train], machine_type=machine_type[train]
     )
     assert detector.sections_.tolist() == [("fan", 0), ("valve", 0)]
@@ -164,7 +169,7 @@ def test_one_section_with_attributes_trains_on_attribute_classes(make_detector, 
     X, frame, train = one_section
     fan = train & (frame["machine_type"] == "fan").to_numpy()
     attributes = frame["attributes"].to_numpy()[fan]
-    detector = make_detector(scoring="cosine").fit(
+    detector = make_detector(score_rule="cosine").fit(
         X[fan], section=[0] * fan.sum(), attributes=attributes
     )
     assert detector.embedder_.target == "section_attributes"
@@ -172,8 +177,8 @@ def test_one_section_with_attributes_trains_on_attribute_classes(make_detector, 
     assert detector.class_groups_.all()
     assert np.isfinite(detector.decision_function(X[~train], section=[0] * (~train).sum())).all()
     # the own section holds every class: the confidence would always be 1
-    with pytest.raises(ValueError, match="confidence' is undefined"):
-        make_detector(scoring="confidence").fit(
+    with pytest.raises(ValueError, match="confidence is undefined"):
+        make_detector(score_rule="confidence").fit(
             X[fan], section=[0] * fan.sum(), attributes=attributes
         )
 
@@ -182,7 +187,7 @@ def test_confidence_sums_the_attribute_classes_of_the_own_section(make_detector,
     X, frame, train = one_section
     rows = {name: frame[name].to_numpy()[train] for name in ("section", "machine_type")}
     attributes = frame["attributes"].to_numpy()[train]
-    detector = make_detector(scoring="confidence").fit(X[train], attributes=attributes, **rows)
+    detector = make_detector(score_rule="confidence").fit(X[train], attributes=attributes, **rows)
     fan_classes = np.array([key == ("fan", 0) for key, _ in detector.classes_])
     np.testing.assert_array_equal(detector.class_groups_, [fan_classes, ~fan_classes])
     proba = detector.embedder_.predict_crop_proba(detector.features_.transform(X[:3]))
@@ -254,7 +259,7 @@ def test_embedder_and_network_together_is_an_error(make_detector, fan):
 
 def test_pipeline_form_gives_the_same_scores(make_detector, make_embedder, fan):
     X_train, s_train, X_test, s_test, _ = split(fan)
-    detector = make_detector(scoring="cosine").fit(X_train, section=s_train)
+    detector = make_detector(score_rule="cosine").fit(X_train, section=s_train)
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = make_pipeline(LogMel(n_mels=32), make_embedder(random_state=0), CosineScorer()).fit(
             X_train, section=s_train
@@ -270,7 +275,7 @@ def test_pipeline_form_gives_the_same_scores(make_detector, make_embedder, fan):
 def test_grid_search_over_network_and_scoring_parameters(make_detector, fan):
     X, frame, _ = fan
     y = frame["label"].to_numpy(dtype=int)
-    grid = {"embedder__net__lr": [1e-3, 1e-2], "scoring": ["confidence", "cosine"]}
+    grid = {"embedder__net__lr": [1e-3, 1e-2], "score_rule": ["confidence", "cosine"]}
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
             make_detector(),
@@ -289,7 +294,7 @@ def test_grid_search_over_network_and_scoring_parameters(make_detector, fan):
     assert len(set(np.round(results["mean_test_score"], 6))) > 1
     best = search.best_estimator_
     assert best.embedder_.net_.lr == search.best_params_["embedder__net__lr"]
-    assert best.scoring == search.best_params_["scoring"]
+    assert best.score_rule == search.best_params_["score_rule"]
 
 
 # -- persistence and randomness -------------------------------------------------------
@@ -297,7 +302,7 @@ def test_grid_search_over_network_and_scoring_parameters(make_detector, fan):
 
 def test_joblib_round_trip_gives_identical_scores(make_detector, fan, tmp_path):
     X_train, s_train, X_test, s_test, _ = split(fan)
-    detector = make_detector(scoring="mahalanobis").fit(X_train, section=s_train)
+    detector = make_detector(score_rule="mahalanobis").fit(X_train, section=s_train)
     joblib.dump(detector, tmp_path / "detector.joblib")
     loaded = joblib.load(tmp_path / "detector.joblib")
     np.testing.assert_array_equal(
@@ -313,7 +318,7 @@ def test_a_model_trained_on_cuda_loads_and_scores_on_cpu(make_detector, fan):
     handling, here reached through the detector's pickled state.
     """
     X_train, s_train, X_test, s_test, _ = split(fan)
-    detector = make_detector(scoring="confidence").fit(X_train, section=s_train)
+    detector = make_detector(score_rule="confidence").fit(X_train, section=s_train)
     expected = detector.decision_function(X_test, section=s_test)
     detector.embedder_.net_.device = "cuda"
     with mock.patch.object(torch.serialization, "location_tag", return_value="cuda:0"):
@@ -351,12 +356,12 @@ def test_random_state_makes_fits_repeatable(make_detector, fan):
     assert not np.allclose(other.score_samples(X_test, section=s_test), scores)
 
 
-@pytest.mark.parametrize("scoring", ["confidence", "cosine"])
-def test_sklasd_estimator_checks(make_detector, fan, scoring):
+@pytest.mark.parametrize("score_rule", ["confidence", "cosine"])
+def test_sklasd_estimator_checks(make_detector, fan, score_rule):
     X, frame, train = fan
     rows = np.flatnonzero(train)[::2]  # 12 clips of 3 sections
     check_estimator(
-        make_detector(scoring=scoring, contamination=0.1),
+        make_detector(score_rule=score_rule, contamination=0.1),
         X[rows].astype(np.float64),
         fit_params={"section": frame["section"].to_numpy()[rows]},
     )

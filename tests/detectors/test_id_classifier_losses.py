@@ -81,11 +81,11 @@ def tiny_detector(loss, **params):
     )
 
 
-@pytest.mark.parametrize("scoring", ["confidence", "cosine"])
-def test_the_paper_loss_trains_on_sections_with_attribute_heads(fan, scoring):
+@pytest.mark.parametrize("score_rule", ["confidence", "cosine"])
+def test_the_paper_loss_trains_on_sections_with_attribute_heads(fan, score_rule):
     X, frame, train = fan
     section, attributes = frame["section"].to_numpy(), frame["attributes"].to_numpy()
-    detector = tiny_detector("ce+triplet+attribute", scoring=scoring)
+    detector = tiny_detector("ce+triplet+attribute", score_rule=score_rule)
     detector.fit(X[train], section=section[train], attributes=attributes[train])
 
     # the attributes feed the auxiliary heads; the classes stay the sections ("auto")
@@ -107,7 +107,7 @@ def test_the_paper_loss_trains_on_sections_with_attribute_heads(fan, scoring):
 def test_embedding_losses_train_a_detector(fan, loss, size):
     X, frame, train = fan
     section = frame["section"].to_numpy()
-    detector = tiny_detector(loss, scoring="confidence")
+    detector = tiny_detector(loss, score_rule="confidence")
     detector.embedder.set_params(**{f"net__criterion__{k}": v for k, v in size.items()})
     detector.fit(X[train], section=section[train])
     criterion = detector.embedder_.net_.criterion_
@@ -120,7 +120,7 @@ def test_embedding_losses_train_a_detector(fan, loss, size):
 def test_multi_task_losses_train_on_sections(fan):
     X, frame, train = fan
     section, attributes = frame["section"].to_numpy(), frame["attributes"].to_numpy()
-    detector = tiny_detector("ce+triplet", scoring="cosine")
+    detector = tiny_detector("ce+triplet", score_rule="cosine")
     detector.fit(X[train], section=section[train], attributes=attributes[train])
     assert detector.embedder_.target == "section"
     assert detector.embedder_.attribute_classes_ is None
@@ -135,7 +135,7 @@ def test_one_attribute_head_per_machine_type(one_section):
     meta = {
         name: frame[name].to_numpy()[train] for name in ("section", "machine_type", "attributes")
     }
-    detector = tiny_detector("ce+attribute", scoring="cosine").fit(X[train], **meta)
+    detector = tiny_detector("ce+attribute", score_rule="cosine").fit(X[train], **meta)
 
     heads = detector.embedder_.attribute_classes_
     assert [sorted({machine for machine, _ in head.tolist()}) for head in heads] == [
@@ -161,7 +161,9 @@ class SectionLogMel(LogMel):
 def test_features_get_the_metadata_they_request(fan):
     X, frame, train = fan
     section, domain = frame["section"].to_numpy()[train], frame["domain"].to_numpy()[train]
-    detector = tiny_detector("ce", scoring="cosine").set_params(features=SectionLogMel(n_mels=16))
+    detector = tiny_detector("ce", score_rule="cosine").set_params(
+        features=SectionLogMel(n_mels=16)
+    )
     detector.fit(X[train], section=section, domain=domain)
     np.testing.assert_array_equal(detector.features_.section_seen_, section)
     # features that request nothing get nothing, as before
@@ -173,7 +175,7 @@ def test_sklasd_estimator_checks_with_the_paper_loss(fan):
     rows = np.flatnonzero(train)
     meta = {name: frame[name].to_numpy()[rows] for name in ("section", "attributes")}
     check_estimator(
-        tiny_detector("ce+triplet+attribute", scoring="cosine", contamination=0.1),
+        tiny_detector("ce+triplet+attribute", score_rule="cosine", contamination=0.1),
         X[rows].astype(np.float64),
         fit_params=meta,
     )

@@ -8,7 +8,8 @@ import torch
 from sklearn.model_selection import GridSearchCV
 
 from sklasd.datasets import make_machine_sounds
-from sklasd.detectors._outlier_classifier import OutlierClassifierDetector, _data_set_of
+from sklasd.detectors import OutlierClassifierDetector, make_outlier_net
+from sklasd.detectors._outlier_exposure import _data_set_of
 from sklasd.features import LogMel
 from sklasd.metrics import auc, make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
@@ -18,14 +19,16 @@ from sklasd.utils.estimator_checks import check_estimator
 
 
 def make_detector(**params):
-    """A tiny detector: 32 mel bands at hop 256 (32 frames per 0.5 s clip), 16-frame crops."""
+    """A tiny detector: 32 mel bands at hop 256 (32 frames per 0.5 s clip), 16-frame crops.
+
+    ``net__<name>`` parameters go to the net (``make_outlier_net``).
+    """
+    net = {"module__width": 4, "max_epochs": 3, "batch_size": 8, "lr": 1e-2}
+    net |= {name[5:]: params.pop(name) for name in list(params) if name.startswith("net__")}
     params = {
         "features": LogMel(n_mels=32, hop_length=256),
-        "network_params": {"width": 4},
+        "net": make_outlier_net(**net),
         "n_frames": 16,
-        "max_epochs": 3,
-        "batch_size": 8,
-        "lr": 1e-2,
         "random_state": 0,
         **params,
     }
@@ -51,7 +54,7 @@ def test_one_network_per_section_against_the_other_sections(fan):
     X, frame, _ = fan
     y = frame["label"].to_numpy(dtype=int)
     section = frame["section"].to_numpy()
-    detector = make_detector(batch_size=7).fit(X, y, section=section)
+    detector = make_detector(net__batch_size=7).fit(X, y, section=section)
 
     assert detector.sections_.tolist() == [0, 1, 2] and len(detector.nets_) == 3
     assert detector.machine_types_ is None
@@ -70,8 +73,8 @@ def test_known_anomalies_are_left_out_of_training(fan):
     X, frame, _ = fan
     y = frame["label"].to_numpy(dtype=int)
     section = frame["section"].to_numpy()
-    with_anomalies = make_detector(max_epochs=2).fit(X, y, section=section)
-    normal_only = make_detector(max_epochs=2).fit(X[y == 0], section=section[y == 0])
+    with_anomalies = make_detector(net__max_epochs=2).fit(X, y, section=section)
+    normal_only = make_detector(net__max_epochs=2).fit(X[y == 0], section=section[y == 0])
     np.testing.assert_array_equal(
         with_anomalies.score_samples(X, section=section),
         normal_only.score_samples(X, section=section),
@@ -103,7 +106,7 @@ def test_score_is_the_crop_averaged_weighted_stage_probability(fan):
 
 def test_networks_recognise_their_section_and_find_anomalies(fan):
     X_train, s_train, X_test, s_test, y_test = split(fan)
-    detector = make_detector(network_params={"width": 8}, max_epochs=10).fit(
+    detector = make_detector(net__module__width=8, net__max_epochs=10).fit(
         X_train, section=s_train
     )
     own = detector.score_samples(X_test, section=s_test)
@@ -124,7 +127,7 @@ def test_outliers_of_every_machine_type(one_section):
     fit = {"section": section[train], "machine_type": machine_type[train]}
     # one section per machine type: the default takes the other types' clips, as "all" does
     for outliers in ("machine_type", "all"):
-        detector = make_detector(outliers=outliers, max_epochs=1).fit(X[train], **fit)
+        detector = make_detector(outliers=outliers, net__max_epochs=1).fit(X[train], **fit)
         assert len(detector.nets_) == 2
     with pytest.raises(ValueError, match=r"at least two sections"):
         fan = machine_type[train] == "fan"
@@ -150,7 +153,7 @@ def test_outliers_of_the_same_data_set():
     section = frame["section"].to_numpy()
     # stand-in for a ToyADMOS machine: the pump clips are labelled ToyCar
     machine_type = frame["machine_type"].replace({"pump": "ToyCar"}).to_numpy()
-    detector = make_detector(outliers="dataset", max_epochs=1).fit(
+    detector = make_detector(outliers="dataset", net__max_epochs=1).fit(
         X, section=section, machine_type=machine_type
     )
     assert [group[0] for group in detector.sections_] == ["ToyCar"] * 2 + ["fan"] * 2 + [
@@ -226,7 +229,7 @@ def test_grid_search_over_stage_weights(fan):
     grid = {"stage_weights": [(0.1, 0.3, 0.6), (0.0, 0.2, 0.8)]}
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
-            make_detector(max_epochs=2),
+            make_detector(net__max_epochs=2),
             grid,
             scoring=make_asd_scorer("auc"),
             cv=NormalOnlyKFold(n_splits=2, shuffle=True, random_state=0),
@@ -265,7 +268,7 @@ def test_random_state_makes_fits_repeatable_without_touching_global_rngs(fan):
 
 def test_unseen_section_is_an_error(fan):
     X_train, s_train, X_test, *_ = split(fan)
-    detector = make_detector(max_epochs=1).fit(X_train, section=s_train)
+    detector = make_detector(net__max_epochs=1).fit(X_train, section=s_train)
     with pytest.raises(ValueError, match=r"section values \[7\] were not seen in fit"):
         detector.score_samples(X_test[:2], section=[7, 7])
 
@@ -274,7 +277,7 @@ def test_sklasd_estimator_checks(fan):
     X, frame, train = fan
     rows = np.flatnonzero(train)[::2]  # 18 clips of 3 sections
     check_estimator(
-        make_detector(max_epochs=1, contamination=0.1),
+        make_detector(net__max_epochs=1, contamination=0.1),
         X[rows].astype(np.float64),
         fit_params={"section": frame["section"].to_numpy()[rows]},
     )

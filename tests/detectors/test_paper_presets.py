@@ -28,8 +28,8 @@ def test_wang2021_id_is_table_1_with_the_machine_types_scorer():
     net = detector.embedder.net
     assert net.module.__name__ == "MobileNetV3IDNet"
     assert (net.module__width_mult, net.module__depth_mult) == (1.0, 1.0)
-    assert detector.scoring == "ocsvm"
-    assert make_paper_detector("wang2021-id", machine_type="fan").scoring == "cosine"
+    assert detector.score_rule == "ocsvm"
+    assert make_paper_detector("wang2021-id", machine_type="fan").score_rule == "cosine"
     module = net.module(n_classes=4)
     assert module.blocks == MOBILENETV3_ID_BLOCKS and module.stem_channels == 32
 
@@ -42,8 +42,11 @@ def test_kuroyanagi2021_takes_alpha_from_table_i(machine_type):
     assert (detector.lambda_, detector.eta, detector.n_frames, detector.n_segments) == (
         1.0, 2.0, 256, 10,
     )  # fmt: skip
-    assert (detector.lr, detector.batch_ratio, detector.outliers) == (1e-4, (32, 31, 1), "dataset")
-    scheduler = detector.net_params["callbacks__lr_scheduler"]
+    assert (detector.net.lr, detector.batch_ratio, detector.outliers) == (
+        1e-4, (32, 31, 1), "dataset",
+    )  # fmt: skip
+    assert detector.net.module__pooling == "mean"
+    scheduler = detector.net.callbacks__lr_scheduler
     assert (scheduler.kwargs["step_size"], scheduler.kwargs["gamma"]) == (1000, 0.5)
 
 
@@ -77,8 +80,8 @@ TINY_LOGMEL = {"features": LogMel(n_mels=32, hop_length=256)}
 # Sizes for one epoch on 0.5 s clips on a CPU; the rest is the paper's configuration.
 QUICK = {
     "wang2021-outlier": {
-        **TINY_LOGMEL, "network_params": {"width": 4}, "n_frames": 16, "max_epochs": 1,
-        "batch_size": 8,
+        **TINY_LOGMEL, "net__module__width": 4, "n_frames": 16, "net__max_epochs": 1,
+        "net__batch_size": 8,
     },
     "wang2021-id": {
         **TINY_LOGMEL, "embedder__net__module__width_mult": 0.25,
@@ -86,9 +89,9 @@ QUICK = {
         "embedder__n_frames": 16,
     },
     "kuroyanagi2021": {
-        **TINY_LOGMEL, "network": "cpu", "network_params": {"width_mult": 0.0625,
-        "embedding_dim": 8, "pooling": "mean"}, "n_frames": 32, "n_segments": 2,
-        "max_epochs": 1, "batch_ratio": (4, 3, 1),
+        **TINY_LOGMEL, "net__module__width_mult": 0.0625, "net__module__layers": (1, 1, 1, 1),
+        "net__module__embedding_dim": 8, "n_frames": 32, "n_segments": 2,
+        "net__max_epochs": 1, "batch_ratio": (4, 3, 1),
     },
     "zeng2023-sec": {
         "features": LogMel(n_mels=32, n_fft=512, hop_length=160), "window_seconds": 0.2,

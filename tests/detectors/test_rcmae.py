@@ -210,7 +210,7 @@ def test_machine_type_pairs_are_the_classes_for_one_section_per_type(one_section
         machine_type=frame["machine_type"].to_numpy()[~train],
     )
     assert scores.shape == ((~train).sum(),) and np.isfinite(scores).all()
-    with pytest.raises(ValueError, match="all lie in group"):
+    with pytest.raises(ValueError, match="all lie in section 0: pass machine_type"):
         make_detector().fit(X_train, section=frame_train["section"].to_numpy())
 
 

@@ -44,11 +44,12 @@ def test_ablation_wang2022():
     main = runpy.run_path(str(EXAMPLES / "ablation_wang2022.py"))["main"]
     results = main(fast=True)
 
-    # one grid over features x losses x scoring: the baseline and the full system
+    # one grid over features x losses x score rules: the baseline and the full system
     cv = results["cv_results"]
     assert len(cv["params"]) == 2
     baseline, full = cv["params"]
-    assert baseline["features__tgram"] == "drop" and baseline["scoring"] == "confidence"
+    assert baseline["features__tgram"] == "drop"
+    assert type(baseline["scorer"]).__name__ == "ConfidenceScorer"
     assert full["embedder__net__triplet_weight"] == full["embedder__net__attribute_weight"] == 1
     table = results["table"]
     assert table.index.tolist() == [
