@@ -18,14 +18,12 @@ from sklasd.detectors import (
     IDClassifierDetector,
     OutlierClassifierDetector,
     RCMAEDetector,
-    RCMAEPretrainer,
     SoundEventDetector,
     make_centroid_net,
     make_outlier_net,
     make_rcmae_finetune_net,
-    make_rcmae_net,
 )
-from sklasd.embedders import NetEmbedder
+from sklasd.embedders import NetEmbedder, RCMAEPretrainer, make_rcmae_net
 from sklasd.features import LogMel
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
