@@ -378,7 +378,8 @@ def fit(
 
     The model file is written atomically (:func:`~sklasd.utils.atomic_write`) with
     :func:`joblib.dump`: a dict with ``"models"`` (machine type -> fitted detector),
-    ``"detector"``, ``"params"``, ``"sklasd_version"`` and ``"data_folder"``, which
+    ``"detector"``, ``"params"``, ``"sklasd_version"``, ``"data_folder"`` and
+    ``"learned"`` (the training clips, which :func:`update` skips), which
     :func:`score` reads (load it with :func:`~sklasd.utils.load_model`).
 
     Parameters
@@ -439,6 +440,7 @@ def fit(
         "params": dict(params or {}),
         "sklasd_version": __version__,
         "data_folder": str(Path(root).resolve()),
+        "learned": sorted(str(Path(path).resolve()) for path in X),
     }
     model.parent.mkdir(parents=True, exist_ok=True)
     with atomic_write(model, "wb") as handle:
@@ -448,7 +450,7 @@ def fit(
 
 
 def _load_fitted(path: str | Path) -> dict:
-    """The ``"models"`` dict of a model file written by :func:`fit`."""
+    """The dict of a model file written by :func:`fit` (``"models"``: machine type -> detector)."""
     from sklasd.exceptions import ModelFileError
     from sklasd.utils import load_model
 
@@ -458,7 +460,7 @@ def _load_fitted(path: str | Path) -> dict:
             f"Model file {str(path)!r} was not written by `sklasd fit` (no dict of models "
             "per machine type); write one with `sklasd fit ROOT --model FILE`."
         )
-    return saved["models"]
+    return saved
 
 
 def _list_clips(clips: Sequence[str | Path]) -> list[Path]:
@@ -510,6 +512,35 @@ def _clip_section(path: Path, given: int | None) -> int | None:
     return None if parsed is None else _section_number(parsed["section"], str(path))
 
 
+def _clip_frame(
+    paths: Sequence[Path], known: Sequence[str], machine_type: str | None, section: int | None
+) -> pd.DataFrame:
+    """Path, machine type and section (Int64, missing where unknown) of each clip."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "path": [str(path) for path in paths],
+            "machine_type": [_clip_machine_type(path, known, machine_type) for path in paths],
+            "section": pd.array([_clip_section(path, section) for path in paths], dtype="Int64"),
+        }
+    )
+
+
+def _known_sections(clips: pd.DataFrame, name: str, needed: bool):
+    """The sections of ``clips`` as ints, or None where one is unknown and not ``needed``."""
+    sections = clips["section"]
+    if not sections.isna().any():
+        return sections.to_numpy(dtype=int)
+    if needed:
+        raise DatasetError(
+            f"The {name} detector works by section, and the name of "
+            f"{clips.loc[sections.isna().idxmax(), 'path']!r} gives none "
+            "(section_XX_... or id_XX_...); pass --section."
+        )
+    return None
+
+
 def score(
     model: str | Path,
     clips: Sequence[str | Path],
@@ -546,42 +577,168 @@ def score(
         If the model file is damaged or not written by :func:`fit`.
     """
     import numpy as np
-    import pandas as pd
     import sklearn
     from sklearn.utils.metadata_routing import get_routing_for_object
 
     from sklasd.detectors._by_machine_type import _decision
 
-    models = _load_fitted(model)
-    paths = _list_clips(clips)
-    frame = pd.DataFrame(
-        {
-            "path": [str(path) for path in paths],
-            "machine_type": [
-                _clip_machine_type(path, list(models), machine_type) for path in paths
-            ],
-            "section": pd.array([_clip_section(path, section) for path in paths], dtype="Int64"),
-        }
-    )
+    models = _load_fitted(model)["models"]
+    frame = _clip_frame(_list_clips(clips), list(models), machine_type, section)
     frame["anomaly_score"] = np.nan
     with sklearn.config_context(enable_metadata_routing=True):
         for name, rows in frame.groupby("machine_type").groups.items():
             detector = models[name]
-            sections = frame.loc[rows, "section"]
-            known = None if sections.isna().any() else sections.to_numpy(dtype=int)
-            if known is None and get_routing_for_object(detector).consumes(
-                "decision_function", ["section"]
-            ):
-                raise DatasetError(
-                    f"The {name} detector scores by section, and the name of "
-                    f"{frame.loc[sections.isna().idxmax(), 'path']!r} gives none "
-                    "(section_XX_... or id_XX_...); pass --section."
-                )
+            needed = get_routing_for_object(detector).consumes("decision_function", ["section"])
+            known = _known_sections(frame.loc[rows], name, bool(needed))
             frame.loc[rows, "anomaly_score"] = -_decision(
                 detector, frame.loc[rows, "path"].to_numpy(), known
             )
     frame["is_anomaly"] = (frame["anomaly_score"] > 0).astype(int)
     return frame[list(SCORE_COLUMNS)]
+
+
+def _incremental_step(detector, name: str):
+    """(the steps before the scorer step or None, the step with ``partial_fit``)."""
+    from sklearn.pipeline import Pipeline
+
+    head, last = (
+        (detector[:-1], detector[-1]) if isinstance(detector, Pipeline) else (None, detector)
+    )
+    if not hasattr(last, "partial_fit"):
+        raise ValueError(
+            f"The {name} detector ({type(last).__name__}) cannot take new clips without "
+            "refitting; the scorer steps KNNScorer, CosineScorer and MahalanobisScorer can "
+            "(e.g. `sklasd fit --detector default` or `baseline`). Refit with `sklasd fit`."
+        )
+    return head, last
+
+
+def update(
+    model: str | Path,
+    clips: Sequence[str | Path],
+    *,
+    machine_type: str | None = None,
+    section: int | None = None,
+    domain: str | None = None,
+    output: str | Path | None = None,
+) -> int:
+    """Teach a model file of :func:`fit` new normal clips, without refitting.
+
+    The scorer step of each machine type's detector (a
+    :class:`~sklasd.scoring.KNNScorer`, :class:`~sklasd.scoring.CosineScorer` or
+    :class:`~sklasd.scoring.MahalanobisScorer`, the last step of the default and
+    baseline pipelines) takes the clips' features through ``partial_fit``: the
+    sections given new clips are refitted on all of theirs (a new section gets a model
+    of its own), the other sections and the feature steps stay as they were. Clips
+    named anomalous (``..._anomaly_...``) are left out, and clips the model file has
+    learned before (it lists them under ``"learned"``: its training clips and those of
+    earlier updates) are skipped, so the same folder can be given again; when no clip
+    is new, nothing is written. The model file is rewritten atomically, with the update
+    recorded under ``"updates"``.
+
+    Parameters
+    ----------
+    model : str or Path
+        The model file.
+    clips : sequence of str or Path
+        Normal clips (.wav) and folders, searched recursively.
+    machine_type : str, default=None
+        The machine type of every clip (see :func:`score`).
+    section : int, default=None
+        The section of every clip (see :func:`score`).
+    domain : str, default=None
+        The domain of every clip; None reads it from DCASE names, else ``"source"``.
+    output : str or Path, default=None
+        Write the updated model here instead of replacing ``model``.
+
+    Returns
+    -------
+    n_learned : int
+        The clips added (normal and not learned before).
+
+    Raises
+    ------
+    ValueError
+        If a detector has no step that offers ``partial_fit``.
+    DatasetError
+        If a clip's machine type, or its section where the detector needs it, is unknown.
+    """
+    import datetime
+
+    import joblib
+    import sklearn
+    from sklearn.utils.metadata_routing import get_routing_for_object
+
+    from sklasd import __version__
+    from sklasd.datasets._dcase import _parse_name
+    from sklasd.utils import atomic_write
+
+    saved = _load_fitted(model)
+    models, learned = saved["models"], set(saved.get("learned", []))
+    given = _list_clips(clips)
+    paths = [path for path in given if str(path.resolve()) not in learned]
+    if not paths:
+        print(f"all {len(given)} clip(s) were learned before; {str(model)!r} is unchanged")
+        return 0
+    frame = _clip_frame(paths, list(models), machine_type, section)
+    parsed = [_parse_name(path.stem, "auto") or {} for path in paths]
+    frame["domain"] = [domain or fields.get("name_domain") or "source" for fields in parsed]
+    frame["label"] = [int(fields.get("label") == 1) for fields in parsed]
+    with sklearn.config_context(enable_metadata_routing=True):
+        for name, rows in frame.groupby("machine_type").groups.items():
+            clips_of = frame.loc[rows]
+            head, learner = _incremental_step(models[name], name)
+            consumed = get_routing_for_object(learner).consumes(
+                "partial_fit", ["section", "domain"]
+            )
+            params = {"section": _known_sections(clips_of, name, "section" in consumed)}
+            params["domain"] = clips_of["domain"].to_numpy()
+            X = clips_of["path"].to_numpy()
+            print(f"{name}: learning {int((clips_of['label'] == 0).sum())} normal clip(s)")
+            learner.partial_fit(
+                X if head is None else head.transform(X),
+                clips_of["label"].to_numpy(),
+                **{key: value for key, value in params.items() if key in consumed},
+            )
+    n_learned = int((frame["label"] == 0).sum())
+    saved["learned"] = sorted(learned | {str(path.resolve()) for path in paths})
+    saved.setdefault("updates", []).append(
+        {
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "clips": n_learned,
+            "left_out_as_anomalous": int(frame["label"].sum()),
+            "sklasd_version": __version__,
+        }
+    )
+    target = Path(model if output is None else output)
+    with atomic_write(target, "wb") as handle:
+        joblib.dump(saved, handle)
+    skipped = len(given) - len(paths)
+    print(
+        f"{n_learned} normal clip(s) learned"
+        + (
+            f", {int(frame['label'].sum())} named anomalous left out"
+            if frame["label"].any()
+            else ""
+        )
+        + (f", {skipped} learned before skipped" if skipped else "")
+        + f": {target}"
+    )
+    return n_learned
+
+
+def _settled_clips(folder: str | Path, settle: float) -> list[Path]:
+    """The .wav files under ``folder`` unmodified for ``settle`` seconds, sorted."""
+    import time
+
+    now = time.time()
+    return sorted(
+        path
+        for path in Path(folder).rglob("*")
+        if path.suffix.lower() == ".wav"
+        and not path.name.startswith("._")
+        and now - path.stat().st_mtime >= settle
+    )
 
 
 def watch(
@@ -594,6 +751,7 @@ def watch(
     interval: float = 5.0,
     settle: float = 2.0,
     once: bool = False,
+    learn_normal: str | Path | None = None,
 ) -> int:
     """Score the .wav files that arrive in ``folder``, appending them to ``results``.
 
@@ -601,7 +759,9 @@ def watch(
     list yet, and that were last modified at least ``settle`` seconds ago (so that a file
     still being copied waits), are scored with :func:`score` and added to ``results`` (a
     CSV with the columns :data:`SCORE_COLUMNS`, rewritten atomically). Runs until
-    interrupted, or one pass with ``once``.
+    interrupted, or one pass with ``once``. With ``learn_normal``, each pass first
+    teaches the model the settled clips that arrived in that folder of known-normal
+    recordings (:func:`update`), so that the model follows the machine without a refit.
 
     Parameters
     ----------
@@ -621,6 +781,9 @@ def watch(
         Seconds a file must stay unmodified before it is scored.
     once : bool, default=False
         Make one pass and return.
+    learn_normal : str or Path, default=None
+        A folder of normal recordings (searched recursively) whose new clips are added
+        to ``model`` before each pass; the model file is rewritten.
 
     Returns
     -------
@@ -634,23 +797,25 @@ def watch(
     from sklasd.utils import atomic_write
 
     folder, results = Path(folder), Path(results)
-    if not folder.is_dir():
-        raise NotADirectoryError(f"Folder to watch {str(folder)!r} is not a folder.")
+    for given in (folder, learn_normal):
+        if given is not None and not Path(given).is_dir():
+            raise NotADirectoryError(f"Folder to watch {str(given)!r} is not a folder.")
     _load_fitted(model)  # a bad model file fails at once, not at the first clip
     try:
         while True:
+            if learn_normal is not None:
+                learned = set(_load_fitted(model).get("learned", []))
+                normal = [
+                    path
+                    for path in _settled_clips(learn_normal, settle)
+                    if str(path.resolve()) not in learned
+                ]
+                if normal:
+                    update(model, normal, machine_type=machine_type, section=section)
             done = set(pd.read_csv(results)["path"]) if results.exists() else set()
-            now = time.time()
-            new = [
-                path
-                for path in folder.rglob("*")
-                if path.suffix.lower() == ".wav"
-                and not path.name.startswith("._")
-                and str(path) not in done
-                and now - path.stat().st_mtime >= settle
-            ]
+            new = [path for path in _settled_clips(folder, settle) if str(path) not in done]
             if new:
-                scores = score(model, sorted(new), machine_type=machine_type, section=section)
+                scores = score(model, new, machine_type=machine_type, section=section)
                 for row in scores.itertuples():
                     flag = "ANOMALY" if row.is_anomaly else "normal"
                     print(f"{row.path}: {row.anomaly_score:.4f} {flag}", flush=True)
@@ -800,7 +965,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 #: The subcommands; a command line that starts with none of them (nor with ``-h``,
 #: ``--help`` or ``--version``) is a ``run``, as before subcommands existed.
-COMMANDS = ("run", "fit", "score", "evaluate", "watch")
+COMMANDS = ("run", "fit", "score", "update", "evaluate", "watch")
 
 
 def _add_run(commands) -> None:
@@ -953,10 +1118,43 @@ def _add_watch(commands) -> None:
         "--settle", type=float, default=2.0, help="seconds a file must stay unmodified"
     )
     watch_parser.add_argument("--once", action="store_true", help="scan once and exit")
+    watch_parser.add_argument(
+        "--learn-normal",
+        default=None,
+        metavar="NORMAL_FOLDER",
+        help="before each scan, teach the model the new clips of this folder of known-normal "
+        "recordings (as `sklasd update`; the model file is rewritten)",
+    )
+
+
+def _add_update(commands) -> None:
+    update_parser = commands.add_parser(
+        "update",
+        help="teach a model file new normal clips without refitting",
+        description="Add normal clips (or every .wav under folders) to a model file of "
+        "`sklasd fit` through the partial_fit of its scorer step (kNN, cosine or "
+        "Mahalanobis: the default and baseline detectors): their sections are refitted, "
+        "new sections added, the rest kept. Clips named anomalous and clips learned before "
+        "are skipped. Machine type, section and domain come from the names unless given.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    update_parser.add_argument("model", help="model file written by `sklasd fit`")
+    update_parser.add_argument("clips", nargs="+", help="normal clips (.wav) or folders")
+    update_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
+    update_parser.add_argument(
+        "--section", type=int, default=None, help="section (machine ID) of every clip"
+    )
+    update_parser.add_argument(
+        "--domain", default=None, help="domain of every clip (None: from names, else source)"
+    )
+    update_parser.add_argument(
+        "--output", default=None, help="write the updated model here (None: replace MODEL)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
-    """The command line: ``run`` (the default), ``fit``, ``score``, ``evaluate``, ``watch``."""
+    """The command line: ``run`` (the default), ``fit``, ``score``, ``update``, ``evaluate``,
+    ``watch``."""
     from sklasd._version import __version__
 
     parser = argparse.ArgumentParser(
@@ -969,6 +1167,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_run(commands)
     _add_fit(commands)
     _add_score(commands)
+    _add_update(commands)
     _add_evaluate(commands)
     _add_watch(commands)
     return parser
@@ -1022,6 +1221,17 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
             interval=args.interval,
             settle=args.settle,
             once=args.once,
+            learn_normal=args.learn_normal,
+        )
+        return 0
+    if args.command == "update":
+        update(
+            args.model,
+            args.clips,
+            machine_type=args.machine_type,
+            section=args.section,
+            domain=args.domain,
+            output=args.output,
         )
         return 0
     run(
@@ -1044,7 +1254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m sklasd`` and the ``sklasd`` console script.
 
     ``sklasd run`` (also without a command), ``sklasd fit``, ``sklasd score``,
-    ``sklasd evaluate``, ``sklasd watch``; see
+    ``sklasd update``, ``sklasd evaluate``, ``sklasd watch``; see
     ``sklasd --help``. Errors are printed as one line, ``sklasd: error: <message>``, with
     exit status 2 for bad options and data, 1 for other failures of the system (a full
     disk...) and 130 when interrupted; warnings as ``sklasd: warning: <message>``.
