@@ -136,8 +136,93 @@ def make_detector(name: str, params: dict | None = None):
     return detector.set_params(**(params or {}))
 
 
+#: Modules whose public classes and functions ``--set`` and config files can build by name.
+COMPONENT_MODULES = (
+    "sklasd.features",
+    "sklasd.scoring",
+    "sklasd.training",
+    "sklasd.detectors",
+    "sklasd.nn",
+    "sklasd.pipelines",
+)
+
+
+def _component(name: str):
+    """The public class or function ``name`` of :data:`COMPONENT_MODULES`, else None."""
+    import importlib
+
+    for module_name in COMPONENT_MODULES:
+        module = importlib.import_module(module_name)
+        if name in module.__all__ and callable(getattr(module, name)):
+            return getattr(module, name)
+    return None
+
+
+def _evaluate(node):
+    """The value of a parsed ``--set`` value: a literal, or a component built by name."""
+    import ast
+
+    if isinstance(node, ast.Call):
+        factory = _component(node.func.id) if isinstance(node.func, ast.Name) else None
+        if factory is None or node.args:
+            raise ValueError(
+                f"{ast.unparse(node)!r}: only the public classes and functions of "
+                f"{', '.join(COMPONENT_MODULES)} can be built, with keyword arguments"
+            )
+        return factory(**{keyword.arg: _evaluate(keyword.value) for keyword in node.keywords})
+    if isinstance(node, ast.Name):  # inside a call: a class such as MobileNetV3IDNet
+        found = _component(node.id)
+        return node.id if found is None else found
+    return ast.literal_eval(node)
+
+
+def parse_value(text: str, *, literals: bool = True):
+    """A ``--set`` value: a Python literal, a sklasd component built by name, or a string.
+
+    ``Name(key=value, ...)``, where ``Name`` is a public class or function of
+    :data:`COMPONENT_MODULES`, builds it (arguments by keyword, nested builds
+    allowed, classes named bare, e.g. ``module=MobileNetV3IDNet``), so that a
+    detector's steps and networks can be chosen from the command line or a config file.
+
+    Parameters
+    ----------
+    text : str
+        The value as written.
+    literals : bool, default=True
+        Read Python literals (``3``, ``(0, 64)``); False keeps all but builds as text
+        (the strings of a config file, whose numbers are typed already).
+
+    Returns
+    -------
+    value : object
+        The literal, the built component, or ``text``.
+
+    Examples
+    --------
+    >>> from sklasd.cli import parse_value
+    >>> parse_value("(0, 64)"), parse_value("cosine")
+    ((0, 64), 'cosine')
+    >>> parse_value("LogMel(n_mels=32)")
+    LogMel(n_mels=32)
+    """
+    import ast
+
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return text
+    if isinstance(node, ast.Call):
+        return _evaluate(node)
+    if not literals:
+        return text
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return text
+
+
 def parse_params(assignments: Sequence[str]) -> dict:
-    """Read ``key=value`` strings into a dict; values are Python literals or strings.
+    """Read ``key=value`` strings into a dict of values of :func:`parse_value`.
 
     Examples
     --------
@@ -145,17 +230,12 @@ def parse_params(assignments: Sequence[str]) -> dict:
     >>> parse_params(["n_neighbors=3", "metric=cosine", "bands=(0, 64)"])
     {'n_neighbors': 3, 'metric': 'cosine', 'bands': (0, 64)}
     """
-    import ast
-
     params = {}
     for assignment in assignments:
         key, sep, value = assignment.partition("=")
         if not sep or not key:
             raise ValueError(f"--set takes key=value; got {assignment!r}")
-        try:
-            params[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            params[key] = value
+        params[key] = parse_value(value)
     return params
 
 
@@ -170,7 +250,9 @@ def read_config(path: str | Path) -> dict:
     ``--detector NAME --set key=value ...`` would. Nested tables of ``params`` are
     joined with ``__`` (``[params.knnscorer]`` holding ``n_neighbors = 3`` is
     ``knnscorer__n_neighbors``). A file ending in ``.json`` is read as JSON, any other
-    as TOML (:mod:`tomllib`); TOML and JSON arrays become lists.
+    as TOML (:mod:`tomllib`); TOML and JSON arrays become lists, and strings are read
+    as :func:`parse_value` reads ``--set`` values (``features = "LogMel(n_mels=32)"``
+    builds the feature step).
 
     Parameters
     ----------
@@ -222,7 +304,13 @@ def read_config(path: str | Path) -> dict:
         raise ValueError(f"detector in {str(path)!r} must be a name; got {detector!r}.")
     if not isinstance(params, dict):
         raise ValueError(f"params in {str(path)!r} must be a table; got {params!r}.")
-    return {"detector": detector, "params": _flatten(params)}
+    return {
+        "detector": detector,
+        "params": {
+            key: parse_value(value, literals=False) if isinstance(value, str) else value
+            for key, value in _flatten(params).items()
+        },
+    }
 
 
 def _flatten(params: dict, prefix: str = "") -> dict:
