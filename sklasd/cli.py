@@ -366,8 +366,14 @@ def _show_progress(estimator, on: bool, keep: Sequence[str] = ()):
     (network detectors: a row per epoch and a bar over its batches) 2 or 0; parameters
     in ``keep`` (set by the user) are left alone.
     """
+    from sklearn.pipeline import Pipeline
+
+    params = estimator.get_params(deep=True)
     switch = {}
-    for key, value in estimator.get_params(deep=True).items():
+    for key, value in params.items():
+        owner = params.get(key.removesuffix("__verbose"), estimator)
+        if isinstance(owner, Pipeline):  # its verbose times the steps: no progress
+            continue
         if (key == "verbose" or key.endswith("__verbose")) and key not in keep:
             if isinstance(value, bool):
                 switch[key] = on
@@ -588,6 +594,8 @@ def run(
             scored[[column for column in _SCORES_CSV if column in scored]].to_csv(index=False),
         )
         for machine_type, model in models.items():
+            # saved quiet, as a detector made in Python is by default
+            _show_progress(model, False, keep=list(params))
             folder.dump_joblib(f"model_{machine_type}.joblib", model)
         write_challenge_csvs(
             output,
@@ -718,7 +726,9 @@ def fit(
     with sklearn.config_context(enable_metadata_routing=True):
         for machine_type, rows in frame.groupby("machine_type", sort=True).indices.items():
             _say(verbose, f"{machine_type}: fitting on {rows.size} training clips")
-            models[machine_type] = _fit_clone(estimator, frame, X, rows)
+            models[machine_type] = _show_progress(
+                _fit_clone(estimator, frame, X, rows), False, keep=list(params or {})
+            )  # saved quiet, as a detector made in Python is by default
     _say(verbose, "fitting the explainers (for `sklasd score --explain`)")
     explainers = _fit_explainers(frame, list(models), n_jobs=None, random_state=0, verbose=verbose)
     saved = {
@@ -1063,6 +1073,7 @@ def update(
                 clips_of["label"].to_numpy(),
                 **{key: value for key, value in params.items() if key in consumed},
             )
+            _show_progress(models[name], False)
     n_learned = int((frame["label"] == 0).sum())
     saved["learned"] = sorted(learned | {str(path.resolve()) for path in paths})
     saved.setdefault("updates", []).append(
@@ -1414,7 +1425,7 @@ def report(
     models = {}
     if embedding is not None:
         models = {
-            path.stem.removeprefix("model_"): load_model(path)
+            path.stem.removeprefix("model_"): _show_progress(load_model(path), verbose)
             for path in sorted(run_folder.glob("model_*.joblib"))
         }
         if not (models and exists):

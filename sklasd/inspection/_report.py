@@ -767,7 +767,8 @@ def write_run_report(
         if n_top > 0:
             _progress(
                 verbose,
-                f"{machine_type}: explaining the {min(n_top, positions.size)} most anomalous clips",
+                f"{machine_type}: explaining the {min(n_top, positions.size)} most "
+                "anomalous clips",
             )
             order = np.argsort(-frame["score"].to_numpy()[positions], kind="stable")
             chosen = positions[order[:n_top]]
