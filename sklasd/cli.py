@@ -371,7 +371,7 @@ def _show_progress(estimator, on: bool, keep: Sequence[str] = ()):
     params = estimator.get_params(deep=True)
     switch = {}
     for key, value in params.items():
-        owner = params.get(key.removesuffix("__verbose"), estimator)
+        owner = estimator if key == "verbose" else params.get(key.removesuffix("__verbose"))
         if isinstance(owner, Pipeline):  # its verbose times the steps: no progress
             continue
         if (key == "verbose" or key.endswith("__verbose")) and key not in keep:
@@ -580,6 +580,7 @@ def run(
         if root is None:
             root = output / "synthetic_data"
             chosen = {} if machine_types is None else {"machine_types": list(machine_types)}
+            _say(verbose, "generating a synthetic dataset")
             X, frame = make_machine_sounds(**chosen, duration=duration, random_state=random_state)
             write_dcase_folder(root, X, frame)
             _say(verbose, f"synthetic dataset written to {root}")

@@ -29,6 +29,7 @@ def test_fit_and_score_an_id_classifier(tmp_path, capfd):
     argv = ["fit", str(tmp_path / "data"), "--model", str(model), "--detector", "idclassifier"]
     assert main([*argv, "--set", *TINY]) == 0
     printed, err = capfd.readouterr()
+    assert "100%|" in err  # the bars over the clips and the batches
     assert "fan: fitting on" in printed
     assert "epoch" in printed and "train_loss" in printed  # the epoch table: progress on
     saved = joblib.load(model)

@@ -38,7 +38,7 @@ def run_folder(tmp_path_factory):
 def test_run_prints_progress_and_report_redraws_it(data, run_folder, tmp_path, capfd):
     assert main(["run", str(data), "--output", str(run_folder), "--scorer", "knn"]) == 0
     out, err = capfd.readouterr()
-    assert "fan: fitting on 18 training clips" in out
+    assert "fan: fitting on 18 training clips" in out and "[Pipeline]" not in out
     assert "report: fan: ROC curves and score histograms" in out
     assert "report: fan: explaining the 10 most anomalous clips" in out
     assert "clip/s" in err or "clip" in err  # tqdm bars of the feature extraction
