@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 YEARS = (2020, 2021, 2022, 2023, 2024, 2025)
 #: File-name scheme of the challenge CSVs per DCASE year (others: ``"section"``).
 CSV_NAMING = {2020: "id", 2021: "section_domain"}
+#: Clips a chunk of the synthetic dataset (a step of its progress bar).
+SYNTHETIC_CHUNK = 32
 #: Normal training clips per section that the explanations of the report are fitted on.
 EXPLAINER_CLIPS = 10
 
@@ -530,7 +532,11 @@ def run(
     ValueError
         If an option is out of range.
     """
+    _say(verbose, "loading numpy, pandas, scikit-learn and sklasd")
+    import math
+
     import pandas as pd
+    from tqdm.auto import tqdm
 
     from sklasd.datasets import (
         load_dcase,
@@ -580,9 +586,17 @@ def run(
         if root is None:
             root = output / "synthetic_data"
             chosen = {} if machine_types is None else {"machine_types": list(machine_types)}
-            _say(verbose, "generating a synthetic dataset")
-            X, frame = make_machine_sounds(**chosen, duration=duration, random_state=random_state)
-            write_dcase_folder(root, X, frame)
+            chunks, frame = make_machine_sounds(
+                **chosen, duration=duration, random_state=random_state, chunk_size=SYNTHETIC_CHUNK
+            )  # the same clips as in one array, generated as they are written
+            progress = tqdm(
+                chunks,
+                total=math.ceil(len(frame) / SYNTHETIC_CHUNK),
+                desc="synthetic dataset",
+                unit="chunk",
+                disable=not verbose,
+            )
+            write_dcase_folder(root, progress, frame)
             _say(verbose, f"synthetic dataset written to {root}")
             frame = load_dcase(root)
         if year is None:
