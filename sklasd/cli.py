@@ -555,6 +555,7 @@ def run(
         pipeline = build_pipeline(scorer, n_jobs=n_jobs).set_params(**params)
     else:
         pipeline = make_detector(detector, params)
+    described = repr(pipeline)  # as chosen, before the progress output is switched on
     _show_progress(pipeline, verbose, keep=list(params))
     if year is not None and year not in YEARS:
         raise ValueError(f"year must be one of {YEARS}; got {year!r}.")
@@ -620,7 +621,7 @@ def run(
             naming=CSV_NAMING.get(year, "section"),
         )
         run_info = {
-            "detector": repr(pipeline),
+            "detector": described,
             **({} if config is None else {"config file": str(config)}),
             "data folder": str(root),
             "rules": f"DCASE {year}",
