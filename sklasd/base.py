@@ -171,7 +171,8 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
       origin of non-negative anomaly scores (distances, errors), unless the
       scores come closer to 0 than their mean spacing or are negative (e.g. a
       One-Class SVM's, or shifted scores); then just below the smallest score,
-      by the mean spacing of the ``n`` scores. In that second case the
+      by the mean spacing of the ``n`` scores (at least four units in the last
+      place, so that scores equal up to rounding lie above it). In that second case the
       threshold moves with any shift of the scores. (The DCASE baselines leave
       the location free; that fit degenerates, with shape < 1 and the location
       at the smallest score, when scores pile up near their minimum, as
@@ -462,7 +463,10 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
                 "use more clips or a float contamination."
             )
         anomaly = -scores
-        loc = min(0.0, anomaly.min() - np.ptp(anomaly) / anomaly.size)
+        # At least a few units in the last place below the smallest score, which the
+        # mean spacing is not when the scores differ only by rounding (duplicate clips).
+        spacing = max(np.ptp(anomaly) / anomaly.size, 4 * np.spacing(abs(anomaly.min())))
+        loc = min(0.0, anomaly.min() - spacing)
         shape, _, scale = scipy.stats.gamma.fit(anomaly, floc=loc)
         return -float(scipy.stats.gamma.ppf(self.gamma_quantile, shape, loc=loc, scale=scale))
 

@@ -173,6 +173,12 @@ def test_evaluate_gives_the_official_report(model, data, tmp_path, capsys):
     written = pd.read_csv(out / "dcase_report.csv", index_col=[0, 1])
     np.testing.assert_allclose(written.to_numpy(), expected.to_numpy())
     assert check_run_folder(out)["command"][:2] == ["sklasd", "evaluate"]
+    # the full report of those scores: no detectors or data folder there, so no maps
+    redrawn = tmp_path / "redrawn"
+    assert main(["report", str(out), "--output", str(redrawn), "--quiet"]) == 0
+    warned = capsys.readouterr().err
+    assert "no embedding maps" in warned and "no explanation maps" in warned
+    assert "most anomalous fan clips" in (redrawn / "index.html").read_text(encoding="utf-8")
     # bare file names, told apart by machine type, as in the DCASE ground-truth lists
     names = test.assign(path=test["path"].map(lambda path: Path(path).name))
     names[["machine_type", "path", "label"]].to_csv(truth_csv, index=False)

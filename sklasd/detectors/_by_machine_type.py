@@ -123,6 +123,8 @@ def fit_score_by_machine_type(
                 if verbose:
                     print(f"{machine_type}: skipped (needs both train and test clips)")
                 continue
+            if verbose:
+                print(f"{machine_type}: fitting on {train.size} training clips", flush=True)
             start = time.perf_counter()
             model = _fit_clone(estimator, frame, X, train)
             decision = _decision(model, _take(X, test), frame["section"].to_numpy()[test])
@@ -134,8 +136,9 @@ def fit_score_by_machine_type(
             estimators[machine_type] = model
             if verbose:
                 print(
-                    f"{machine_type}: {train.size} training / {test.size} test clips "
-                    f"in {time.perf_counter() - start:.1f} s"
+                    f"{machine_type}: fitted and scored {test.size} test clips "
+                    f"in {time.perf_counter() - start:.1f} s",
+                    flush=True,
                 )
     if not scored:
         raise ValueError(

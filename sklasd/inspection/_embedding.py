@@ -11,6 +11,7 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 from sklearn.utils.validation import check_array
+from threadpoolctl import threadpool_limits
 
 from sklasd.metrics._official import _check_metadata
 from sklasd.metrics._ranking import _check_labels
@@ -38,7 +39,11 @@ def _reduce(embeddings: np.ndarray, method: Any, random_state: int | None) -> np
         raise ValueError(
             f"method must be 'tsne', 'pca' or a transformer with fit_transform; got {method!r}."
         )
-    coordinates = np.asarray(reducer.fit_transform(embeddings), dtype=float)
+    # One OpenMP thread: t-SNE's threads spin-wait for each other, and on a busy machine
+    # (measured: 2 cores under load) a map of 60 clips took 24 s with two threads, 0.5 s
+    # with one. A report's maps are small enough for one thread.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        coordinates = np.asarray(reducer.fit_transform(embeddings), dtype=float)
     if coordinates.ndim != 2 or coordinates.shape[1] != 2:
         raise ValueError(
             f"the map needs 2 coordinates per clip; {method!r} gave shape {coordinates.shape}."

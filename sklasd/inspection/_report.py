@@ -59,6 +59,12 @@ _PANELS_PER_ROW = 2
 _PANEL_SIZE = (6.0, 2.7)
 
 
+def _progress(verbose: bool, message: str) -> None:
+    """Print ``report: <message>`` at once where ``verbose``."""
+    if verbose:
+        print(f"report: {message}", flush=True)
+
+
 def _save(figure: Figure, path: Path) -> None:
     """Render ``figure`` with the Agg backend into ``path`` (PNG), atomically."""
     with atomic_write(path, "wb") as handle:
@@ -275,6 +281,7 @@ def _write_folder(
     embedding_method: Any,
     random_state: int | None,
     title: str,
+    verbose: bool,
 ) -> Path:
     """Write tables, figures and index.html; ``frame`` is a ``_clip_frame``."""
     write_dcase_tables(output_dir, report, run_info=run_info)
@@ -321,6 +328,7 @@ def _write_folder(
         y, s, section = clips["y"], clips["score"], clips["section"]
         body.append(f'<h2 id="{html.escape(slug)}">{html.escape(str(machine_type))}</h2>')
 
+        _progress(verbose, f"{machine_type}: ROC curves and score histograms")
         figure = Figure(figsize=_figure_size(n_sections), layout="constrained")
         ASDRocCurveDisplay.from_predictions(
             y,
@@ -364,6 +372,7 @@ def _write_folder(
         )
 
         if machine_type in embeddings:
+            _progress(verbose, f"{machine_type}: {method_name} map of the embeddings")
             figure = Figure(figsize=(7.0, 4.5), layout="constrained")
             EmbeddingDisplay.from_embeddings(
                 embeddings[machine_type],
@@ -398,6 +407,7 @@ def _write_folder(
                 ),
             ]
         if explanations.get(machine_type):
+            _progress(verbose, f"{machine_type}: explanation maps")
             _explanation_figure(explanations[machine_type], output_dir / f"explain_{slug}.png")
             body.append(
                 _figure_html(
@@ -437,6 +447,7 @@ def write_report(
     random_state: int | None = 0,
     title: str = "Anomalous sound detection report",
     run_info: Mapping[str, Any] | None = None,
+    verbose: bool = False,
 ) -> Path:
     """Write a report folder of scored clips: DCASE table, figures and an ``index.html``.
 
@@ -496,6 +507,8 @@ def write_report(
     run_info : mapping, default=None
         What ran, shown first, e.g. ``{"detector": repr(pipeline), "data": root}``; the
         sklasd version and the date are added.
+    verbose : bool, default=False
+        Print a line as each figure is drawn (the report of a large run takes a while).
 
     Returns
     -------
@@ -580,6 +593,7 @@ def write_report(
         embedding_method=embedding_method,
         random_state=random_state,
         title=title,
+        verbose=verbose,
     )
 
 
@@ -597,6 +611,7 @@ def write_run_report(
     random_state: int | None = 0,
     title: str = "Anomalous sound detection report",
     run_info: Mapping[str, Any] | None = None,
+    verbose: bool = False,
 ) -> Path:
     """Write the report folder of a run of :func:`~sklasd.detectors.fit_score_by_machine_type`.
 
@@ -648,6 +663,8 @@ def write_run_report(
         Title of the page.
     run_info : mapping, default=None
         What ran, shown first; the sklasd version and the date are added.
+    verbose : bool, default=False
+        Print a line as each figure is drawn (the report of a large run takes a while).
 
     Returns
     -------
@@ -743,10 +760,16 @@ def write_run_report(
         if isinstance(model, Pipeline) and len(model.steps) > 1:
             model = model[:-1]
         if model is not None and hasattr(model, "transform"):
+            _progress(verbose, f"{machine_type}: embeddings of {positions.size} clips")
             embeddings[machine_type] = np.asarray(
                 model.transform(_safe_indexing(clips, positions))
             )
         if n_top > 0:
+            _progress(
+                verbose,
+                f"{machine_type}: explaining the {min(n_top, positions.size)} most "
+                "anomalous clips",
+            )
             order = np.argsort(-frame["score"].to_numpy()[positions], kind="stable")
             chosen = positions[order[:n_top]]
             top[machine_type], explanations[machine_type] = _top_clips(
@@ -773,4 +796,5 @@ def write_run_report(
         embedding_method=embedding_method,
         random_state=random_state,
         title=title,
+        verbose=verbose,
     )

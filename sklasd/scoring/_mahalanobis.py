@@ -13,14 +13,14 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from sklasd.base import BaseDetector
-from sklasd.scoring._base import _SectionwiseScorer
+from sklasd.scoring._base import _IncrementalScorer
 from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["MahalanobisScorer"]
 
 
 @fill_doc
-class MahalanobisScorer(_SectionwiseScorer):
+class MahalanobisScorer(_IncrementalScorer):
     """Mahalanobis distance to the nearest domain mean of the clip's section.
 
     For every section, the normal training embeddings of each domain get their
@@ -45,6 +45,16 @@ class MahalanobisScorer(_SectionwiseScorer):
     closely), so a threshold on them would call almost every new clip
     anomalous. Hence ``fit_predict`` returns cross-fitted labels, while
     ``predict`` on the training clips uses the model fitted on all of them.
+
+    :meth:`partial_fit` adds new normal clips of seen or new sections without
+    refitting the other sections. The scorer keeps each section's training
+    embeddings (``training_sets_``) rather than running sums: the covariance
+    estimator may be any :mod:`sklearn.covariance` estimator, which fits on
+    data, Ledoit-Wolf's shrinkage depends on fourth moments of the
+    domain-centred clips, which shift with every new domain mean, and the
+    cross-fitted thresholds score every training clip. So a section given new
+    clips is refitted on all of its clips, and ``partial_fit(A)`` then
+    ``partial_fit(B)`` gives exactly the model of ``fit(A + B)``.
 
     Parameters
     ----------
@@ -74,6 +84,11 @@ class MahalanobisScorer(_SectionwiseScorer):
         without ``domain``).
     covariances_ : list of covariance estimators
         Fitted shared within-domain covariance of each section.
+    training_sets_ : list of dict
+        The normal training embeddings of each section, aligned with
+        ``sections_``: ``"X"`` of shape (n_clips, n_features) and, when fitted
+        with ``domain``, ``"domain"`` of shape (n_clips,); :meth:`partial_fit`
+        adds to them.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -97,6 +112,13 @@ class MahalanobisScorer(_SectionwiseScorer):
            [4.7, 5.2]])
     >>> scorer.predict([[0.0, 0.0], [5.0, 5.0], [0.0, 5.0]], section=[0, 0, 0])
     array([ 1,  1, -1])
+
+    More normal clips of the target domain, added without refitting from scratch:
+
+    >>> scorer = scorer.partial_fit(rng.normal(5, 1, (10, 2)), section=[0] * 10,
+    ...                             domain=["target"] * 10)
+    >>> [len(part["X"]) for part in scorer.training_sets_]
+    [60]
     """
 
     __metadata_request__fit: ClassVar[dict] = {"section": True, "domain": True}

@@ -14,13 +14,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from sklasd.base import BaseDetector
-from sklasd.scoring._base import _SectionwiseScorer
+from sklasd.scoring._base import _IncrementalScorer
 from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["CosineScorer", "KNNScorer"]
 
 
-class _NeighborsScorer(_SectionwiseScorer):
+class _NeighborsScorer(_IncrementalScorer):
     """Scores from the distances to a section's nearest training embeddings.
 
     Each section keeps memory banks of its normal training embeddings: one bank,
@@ -268,6 +268,11 @@ class KNNScorer(_NeighborsScorer):
         standardised training embeddings of shape (n_points, n_features), SMOTE
         points last, and their local-density radii of shape (n_points,) (None
         without ``density_rescaling``).
+    training_sets_ : list of dict
+        The normal training embeddings of each section, aligned with
+        ``sections_``: ``"X"`` of shape (n_clips, n_features) and, when fitted
+        with ``domain``, ``"domain"`` of shape (n_clips,); :meth:`partial_fit`
+        adds to them.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -298,6 +303,14 @@ class KNNScorer(_NeighborsScorer):
     ... ).fit(X, section=section, domain=domain)
     >>> [len(points) for points, _ in scorer.banks_[0].values()]
     [45, 45]
+
+    New normal clips of a new section, without refitting sections "a" and "b":
+
+    >>> scorer = scorer.partial_fit(
+    ...     rng.normal(-10, 1, (50, 2)), section=["c"] * 50, domain=["source"] * 50
+    ... )
+    >>> scorer.sections_.tolist()
+    ['a', 'b', 'c']
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -368,7 +381,8 @@ class CosineScorer(_NeighborsScorer):
     The thresholds (``offset_``) come from leave-one-out training scores (each
     training clip against the other training clips of its section); hence
     ``fit_predict`` returns leave-one-out labels, while ``predict`` on a training
-    clip finds the clip itself (similarity 1).
+    clip finds the clip itself (similarity 1). :meth:`partial_fit` adds new
+    normal clips, as in :class:`KNNScorer`.
 
     Parameters
     ----------
@@ -394,6 +408,11 @@ class CosineScorer(_NeighborsScorer):
         The memory bank of each section, aligned with ``sections_``: ``{"all":
         (points, None)}`` with the training embeddings of shape (n_points,
         n_features), SMOTE points last.
+    training_sets_ : list of dict
+        The normal training embeddings of each section, aligned with
+        ``sections_``: ``"X"`` of shape (n_clips, n_features) and, when fitted
+        with ``domain``, ``"domain"`` of shape (n_clips,); :meth:`partial_fit`
+        adds to them.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)

@@ -66,7 +66,8 @@ def test_reads_paths_and_skips_machine_types_without_test_clips(tmp_path, two_ty
     scores = fit_score_by_machine_type(pooled_knn(), loaded[keep], verbose=True)
     assert set(scores["machine_type"]) == {"fan"}
     printed = capsys.readouterr().out
-    assert "valve: skipped" in printed and "fan: 18 training / 16 test clips" in printed
+    assert "valve: skipped" in printed and "fan: fitting on 18 training clips" in printed
+    assert "fan: fitted and scored 16 test clips" in printed
 
 
 def test_errors_name_the_problem(two_types):
