@@ -173,7 +173,7 @@ def test_a_full_disk_exits_1_with_one_line_and_marks_the_folder(
 
     monkeypatch.setattr("sklasd.datasets.write_challenge_csvs", no_space)
     output = tmp_path / "out"
-    assert cli.main(args(dataset, output)) == 1
+    assert cli.main(args(dataset, output, "--quiet")) == 1  # no progress bars on stderr
     assert "No space left on device" in error_line(capsys)
     assert "OSError: [Errno 28]" in (output / "RUN_INCOMPLETE.txt").read_text()
     with pytest.raises(OutputFolderError, match="incomplete run"):
@@ -201,7 +201,7 @@ def test_warnings_are_one_line_and_the_run_completes(dataset, tmp_path, capsys):
     root = tmp_path / "data"
     shutil.copytree(dataset, root)
     (root / "fan" / "train" / "._section_00_source_train_normal_0000.wav").write_bytes(b"\0")
-    assert cli.main(args(root, tmp_path / "out")) == 0
+    assert cli.main(args(root, tmp_path / "out", "--quiet")) == 0  # stderr: warnings only
     err = capsys.readouterr().err.splitlines()
     assert err == [line for line in err if line.startswith("sklasd: warning: Skipped 1 macOS")]
     assert len(err) == 1
