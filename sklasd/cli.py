@@ -1027,7 +1027,8 @@ def _incremental_step(detector, name: str):
     if not hasattr(last, "partial_fit"):
         raise ValueError(
             f"The {name} detector ({type(last).__name__}) cannot take new clips without "
-            "refitting; the scorer steps KNNScorer, CosineScorer and MahalanobisScorer can "
+            "refitting; the scorer steps KNNScorer, CosineScorer and MahalanobisScorer (and "
+            "a ScoreEnsemble of them) can "
             "(e.g. `sklasd fit --detector default` or `baseline`). Refit with `sklasd fit`."
         )
     return head, last
@@ -1047,7 +1048,8 @@ def update(
 
     The scorer step of each machine type's detector (a
     :class:`~sklasd.scoring.KNNScorer`, :class:`~sklasd.scoring.CosineScorer` or
-    :class:`~sklasd.scoring.MahalanobisScorer`, the last step of the default and
+    :class:`~sklasd.scoring.MahalanobisScorer`, or a
+    :class:`~sklasd.ensemble.ScoreEnsemble` of them: the last step of the default and
     baseline pipelines) takes the clips' features through ``partial_fit``: the
     sections given new clips are refitted on all of theirs (a new section gets a model
     of its own), the other sections and the feature steps stay as they were. Clips

@@ -32,7 +32,7 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fitted(data, tmp_path_factory):
-    """A model file of the default detector (Mahalanobis scorer step) on ``data``."""
+    """A model file of the default detector (the fused Mahalanobis and 1-NN steps) on ``data``."""
     path = tmp_path_factory.mktemp("model") / "model.joblib"
     assert (
         main(
@@ -42,7 +42,7 @@ def fitted(data, tmp_path_factory):
                 "--model",
                 str(path),
                 "--set",
-                "mahalanobisscorer__n_threshold_folds=2",
+                "scoreensemble__mahalanobis__n_threshold_folds=2",
             ]
         )
         == 0
@@ -70,7 +70,7 @@ def test_update_equals_a_fit_on_all_the_clips(model, data, tmp_path, capsys):
     old = load_dcase(data, splits="train")
     both = pd.concat([old, load_dcase(new, splits="train")], ignore_index=True)
     both = both.sort_values("section", kind="stable")
-    reference = clone(updated).set_params(mahalanobisscorer__n_threshold_folds=2)
+    reference = clone(updated).set_params(scoreensemble__mahalanobis__n_threshold_folds=2)
     with sklearn.config_context(enable_metadata_routing=True):
         reference.fit(
             both["path"].to_numpy(), section=both["section"].to_numpy(),

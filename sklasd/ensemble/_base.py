@@ -123,6 +123,8 @@ class _MemberEnsemble(_MachineTypeGroupsMixin, BaseDetector, _BaseComposition):
             mapping.add(caller="fit", callee="decision_function")
         for caller in _SCORING_CALLERS:
             mapping.add(caller=caller, callee="decision_function")
+        if hasattr(self, "partial_fit"):
+            mapping.add(caller="partial_fit", callee="partial_fit")
         for name, member in self._active_members():
             router.add(**{name: member}, method_mapping=mapping)
         return router

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import scipy.special
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metadata_routing import process_routing
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sklasd.base import BaseDetector
-from sklasd.ensemble._base import _MemberEnsemble
+from sklasd.ensemble._base import _given, _MemberEnsemble
 from sklasd.utils import check_section
 from sklasd.utils._docstrings import fill_doc
 
@@ -155,6 +157,8 @@ class ScoreEnsemble(_MemberEnsemble):
     ['knn', 'cosine']
     """
 
+    __metadata_request__partial_fit: ClassVar[dict] = {"section": True}
+
     _parameter_constraints: ClassVar[dict] = {
         **BaseDetector._parameter_constraints,
         "estimators": [list],
@@ -197,6 +201,101 @@ class ScoreEnsemble(_MemberEnsemble):
         self.training_groups_ = indices[normal]
         self._check_training_scores()
         return -self._combine(self._normalized(anomaly, indices))
+
+    def partial_fit(
+        self, X: Any, y: Any = None, *, section: Any = None, **metadata: Any
+    ) -> ScoreEnsemble:
+        """Teach every member new normal clips without refitting; renormalise.
+
+        The first call (on an unfitted ensemble) is :meth:`fit`. Later calls need
+        members that offer ``partial_fit`` on their own (the neighbour and
+        Mahalanobis scorer steps of :mod:`sklasd.scoring`): each takes the clips
+        (with its routed metadata, e.g. ``domain``) and refits the sections they
+        belong to. The ensemble then takes its members' training scores of all
+        their training clips as the new normalisation reference of those
+        sections and refits their thresholds; the other sections stay as they
+        were. Sections seen for the first time get a reference and a threshold of
+        their own. Needs metadata routing
+        (``sklearn.set_config(enable_metadata_routing=True)``), as :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New training clips, as the members take them.
+        y : array-like of shape (n_samples,), default=None
+            Anomaly labels, 0 normal and 1 anomalous; anomalous clips are left out.
+        section : array-like of shape (n_samples,), default=None
+            Section of every clip; required when fitted with sections.
+        **metadata : dict
+            Metadata routed to the members' ``partial_fit`` (e.g. ``domain``).
+
+        Returns
+        -------
+        self : ScoreEnsemble
+            The updated ensemble.
+
+        Raises
+        ------
+        TypeError
+            If a member has no ``partial_fit`` of its own.
+        ValueError
+            If the ensemble was fitted with ``machine_type``.
+        """
+        if not hasattr(self, "estimators_"):
+            return self.fit(X, y, section=section, **metadata)
+        if self.machine_types_ is not None:
+            raise ValueError(
+                "ScoreEnsemble.partial_fit takes no machine types: the ensemble was "
+                "fitted with machine_type; refit it instead."
+            )
+        for name, member in self.named_estimators_.items():
+            if not hasattr(member, "training_sets_"):
+                raise TypeError(
+                    f"Member {name!r} ({type(member).__name__}) cannot take new clips "
+                    "without refitting: partial_fit needs members such as KNNScorer, "
+                    "CosineScorer or MahalanobisScorer. Refit the ensemble instead."
+                )
+        routed = process_routing(self, "partial_fit", **_given(section=section, **metadata))
+        for name, member in self.named_estimators_.items():
+            member.partial_fit(X, y, **routed[name]["partial_fit"])
+        previous = self.sections_
+        members = list(self.named_estimators_.values())
+        self.sections_ = members[0].sections_
+        kept = (
+            np.zeros(1, dtype=np.intp)
+            if previous is None
+            else pd.Index(previous).get_indexer(self.sections_)
+        )
+        refit = np.unique(
+            self._section_indices(check_section(section, _num_samples(X)), _num_samples(X))
+        )
+        scores, groups, offsets = [], [], []
+        for index, old in enumerate(kept):
+            if index in refit:  # the members' training decision values, as fit takes them
+                anomaly = -np.column_stack(
+                    [
+                        member._training_scores(index, **member.training_sets_[index])
+                        - member.offset_[index]
+                        for member in members
+                    ]
+                )
+            else:
+                anomaly = self.training_scores_[self.training_groups_ == old]
+            scores.append(anomaly)
+            groups.append(np.full(len(anomaly), index))
+        self.training_scores_ = np.concatenate(scores)
+        self.training_groups_ = np.concatenate(groups)
+        self._check_training_scores()
+        combined = -self._combine(self._normalized(self.training_scores_, self.training_groups_))
+        for index, old in enumerate(kept):
+            rows = self.training_groups_ == index
+            if index in refit:
+                offsets.append(self._threshold(combined[rows], index))
+            else:
+                offsets.append(self.offset_[old])
+        self.offset_ = np.array(offsets, dtype=float)
+        self.training_decision_ = combined - self.offset_[self.training_groups_]
+        return self
 
     def _score_samples(self, X, *, section):
         indices = self._section_indices(section, _num_samples(X))

@@ -11,7 +11,7 @@ from sklearn.preprocessing import StandardScaler
 from sklasd.ensemble import ScoreEnsemble
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
-from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer
+from sklasd.scoring import CosineScorer, KNNScorer, MahalanobisScorer, OneClassSVMScorer
 from sklasd.utils.estimator_checks import parametrize_with_checks
 
 SECTION = np.repeat([0, 1], 15)
@@ -218,3 +218,56 @@ def test_constant_member_scores_and_unknown_metadata_are_errors():
         ScoreEnsemble(constant).fit(np.ones_like(X), section=s)
     with pytest.raises(TypeError, match="colour"):
         ScoreEnsemble(members()).fit(X, section=s, colour=s)
+
+
+def _fusion():
+    return ScoreEnsemble(
+        [
+            ("maha", MahalanobisScorer(n_threshold_folds=2)),
+            ("knn", KNNScorer(n_neighbors=1, standardize=True)),
+        ]
+    )
+
+
+def test_partial_fit_in_parts_equals_a_fit_on_all_the_clips():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 5))
+    section = np.repeat([0, 1, 2], 20)
+    domain = np.tile(["source"] * 8 + ["target"] * 2, 6)
+    # Sections 0 and 1 in two parts (their clips in the same order), then a new section 2.
+    first = np.r_[0:12, 20:32]
+    second = np.setdiff1d(np.arange(40), first)
+    X_test, section_test = rng.normal(size=(9, 5)), np.repeat([0, 1, 2], 3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        whole = _fusion().fit(X, section=section, domain=domain)
+        parts = _fusion().partial_fit(X[first], section=section[first], domain=domain[first])
+        parts.partial_fit(X[second], section=section[second], domain=domain[second])
+        parts.partial_fit(X[40:], section=section[40:], domain=domain[40:])
+        np.testing.assert_allclose(
+            parts.decision_function(X_test, section=section_test),
+            whole.decision_function(X_test, section=section_test),
+        )
+    np.testing.assert_array_equal(parts.sections_, [0, 1, 2])
+    np.testing.assert_allclose(parts.offset_, whole.offset_)
+
+
+def test_partial_fit_leaves_the_other_sections_alone():
+    rng = np.random.default_rng(1)
+    X, section = rng.normal(size=(40, 4)), np.repeat([0, 1], 20)
+    X_test, section_test = rng.normal(size=(6, 4)), np.repeat([0, 1], 3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        ensemble = _fusion().fit(X, section=section)
+        before = ensemble.decision_function(X_test, section=section_test)
+        ensemble.partial_fit(rng.normal(size=(5, 4)) + 3, section=np.ones(5, dtype=int))
+        after = ensemble.decision_function(X_test, section=section_test)
+    np.testing.assert_allclose(after[:3], before[:3])
+    assert not np.allclose(after[3:], before[3:])
+
+
+def test_partial_fit_needs_members_that_offer_it():
+    X, section = embeddings(), SECTION
+    with sklearn.config_context(enable_metadata_routing=True):
+        ensemble = ScoreEnsemble([("svm", OneClassSVMScorer()), ("maha", MahalanobisScorer())])
+        ensemble.fit(X, section=section)
+        with pytest.raises(TypeError, match=r"'svm'.*cannot take new clips"):
+            ensemble.partial_fit(X[:3], section=section[:3])
