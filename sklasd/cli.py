@@ -177,6 +177,7 @@ COMPONENT_MODULES = (
     "sklasd.features",
     "sklasd.scoring",
     "sklasd.training",
+    "sklasd.embedders",
     "sklasd.detectors",
     "sklasd.nn",
     "sklasd.pipelines",
