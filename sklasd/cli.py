@@ -1671,6 +1671,16 @@ def _add_fit(commands) -> None:
     _add_quiet(fit_parser)
 
 
+def _add_model_and_clips(parser, clips_help: str) -> None:
+    """The arguments of the commands that take a model file and clips."""
+    parser.add_argument("model", help="model file written by `sklasd fit`")
+    parser.add_argument("clips", nargs="+", help=clips_help)
+    parser.add_argument("--machine-type", default=None, help="machine type of every clip")
+    parser.add_argument(
+        "--section", type=int, default=None, help="section (machine ID) of every clip"
+    )
+
+
 def _add_score(commands) -> None:
     score_parser = commands.add_parser(
         "score",
@@ -1681,12 +1691,7 @@ def _add_score(commands) -> None:
         "(<machine_type>/..., section_00_...) unless given.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    score_parser.add_argument("model", help="model file written by `sklasd fit`")
-    score_parser.add_argument("clips", nargs="+", help="clips (.wav) or folders")
-    score_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
-    score_parser.add_argument(
-        "--section", type=int, default=None, help="section (machine ID) of every clip"
-    )
+    _add_model_and_clips(score_parser, "clips (.wav) or folders")
     score_parser.add_argument(
         "--output", default=None, help="CSV file to write (None: standard output)"
     )
@@ -1772,18 +1777,13 @@ def _add_update(commands) -> None:
         "update",
         help="teach a model file new normal clips without refitting",
         description="Add normal clips (or every .wav under folders) to a model file of "
-        "`sklasd fit` through the partial_fit of its scorer step (kNN, cosine or "
-        "Mahalanobis: the default and baseline detectors): their sections are refitted, "
-        "new sections added, the rest kept. Clips named anomalous and clips learned before "
+        "`sklasd fit` through the partial_fit of its scorer step (kNN, cosine, "
+        "Mahalanobis or a fusion of them: the default and baseline detectors): their "
+        "sections are refitted, new sections added, the rest kept. Clips named anomalous and clips learned before "
         "are skipped. Machine type, section and domain come from the names unless given.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    update_parser.add_argument("model", help="model file written by `sklasd fit`")
-    update_parser.add_argument("clips", nargs="+", help="normal clips (.wav) or folders")
-    update_parser.add_argument("--machine-type", default=None, help="machine type of every clip")
-    update_parser.add_argument(
-        "--section", type=int, default=None, help="section (machine ID) of every clip"
-    )
+    _add_model_and_clips(update_parser, "normal clips (.wav) or folders")
     update_parser.add_argument(
         "--domain", default=None, help="domain of every clip (None: from names, else source)"
     )
