@@ -1780,7 +1780,8 @@ def _add_update(commands) -> None:
         "`sklasd fit` through the partial_fit of its scorer step (kNN, cosine, "
         "Mahalanobis or a fusion of them: the default and baseline detectors): their "
         "sections are refitted, new sections added, the rest kept. Clips named anomalous "
-        "and clips learned before are skipped. Machine type, section and domain come from the names unless given.",
+        "and clips learned before are skipped. Machine type, section and domain come from "
+        "the names unless given.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     _add_model_and_clips(update_parser, "normal clips (.wav) or folders")
