@@ -1131,7 +1131,7 @@ def update(
     saved["learned"] = sorted(learned | {str(path.resolve()) for path in paths})
     saved.setdefault("updates", []).append(
         {
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "clips": n_learned,
             "left_out_as_anomalous": int(frame["label"].sum()),
             "sklasd_version": __version__,
