@@ -177,7 +177,9 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
       the location free; that fit degenerates, with shape < 1 and the location
       at the smallest score, when scores pile up near their minimum, as
       leave-one-out nearest-neighbour distances do.) The fit needs at least two
-      distinct training scores per section.
+      distinct training scores per section; with fewer (a section of two clips, each
+      the other's nearest neighbour) the threshold is the lowest training score,
+      with a warning.
     - ``contamination`` a float in (0, 0.5]: the ``contamination`` quantile of
       the training scores, as in :class:`~sklearn.ensemble.IsolationForest`, so
       that fraction of the training clips is flagged.
@@ -457,11 +459,16 @@ class BaseDetector(VersionStampMixin, OutlierMixin, BaseEstimator, metaclass=ABC
         if self.contamination != "gamma":
             return float(np.percentile(scores, 100.0 * self.contamination))
         if np.unique(scores).size < 2:
-            raise ValueError(
+            warnings.warn(
                 f"The gamma threshold of {where} needs at least 2 distinct training scores, "
-                f"got {scores.size} sample(s) with {np.unique(scores).size} distinct value(s); "
-                "use more clips or a float contamination."
+                f"got {scores.size} sample(s) with {np.unique(scores).size} distinct value(s) "
+                "(two clips are each other's nearest neighbour); the threshold is the lowest "
+                "training score, so every training clip counts as normal. Use more clips or "
+                "a float contamination.",
+                UserWarning,
+                stacklevel=2,
             )
+            return float(scores.min())
         anomaly = -scores
         # At least a few units in the last place below the smallest score, which the
         # mean spacing is not when the scores differ only by rounding (duplicate clips).

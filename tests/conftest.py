@@ -1,4 +1,4 @@
-"""Shared fixtures: the real DCASE 2020 clips beside the repository, when present; tiny
+"""Shared fixtures: the real DCASE 2020 and 2023 clips beside the repository, when present; tiny
 networks and features for the training and embedder tests (the interface of sklasd.nn)."""
 
 from pathlib import Path
@@ -12,12 +12,22 @@ from sklasd.training import ClassifierNet
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DCASE2020_MINI = SHARED_DATA / "dcase2020_mini"
+DCASE2023_MINI = SHARED_DATA / "dcase2023_mini"
 
 
 @pytest.fixture(scope="session")
 def dcase2020_mini() -> Path:
     """Root of the real DCASE 2020 development clips; skips the test when absent."""
     root = DCASE2020_MINI / "dev_data"
+    if not root.is_dir():
+        pytest.skip(f"real clips not found at {root}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def dcase2023_mini() -> Path:
+    """Root of the real DCASE 2023 development clips (2-clip sections); skips when absent."""
+    root = DCASE2023_MINI / "dev_data" / "raw"
     if not root.is_dir():
         pytest.skip(f"real clips not found at {root}")
     return root

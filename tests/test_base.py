@@ -114,10 +114,12 @@ def test_gamma_threshold_is_robust_to_scores_piling_up_near_their_minimum():
     assert np.quantile(anomaly, 0.5) < -detector.offset_[0] < anomaly.max()
 
 
-def test_gamma_threshold_needs_distinct_scores():
+def test_gamma_threshold_without_distinct_scores_warns_and_keeps_the_training_clips():
     X = np.ones((5, 2))
-    with pytest.raises(ValueError, match=r"section 7.*2 distinct training scores.*5 sample"):
-        MeanDistance().fit(X, section=[7] * 5)
+    with pytest.warns(UserWarning, match=r"section 7.*2 distinct training scores.*5 sample"):
+        detector = MeanDistance().fit(X, section=[7] * 5)
+    assert_array_equal(detector.predict(X, section=[7] * 5), np.ones(5))
+    assert detector.predict(X + 1, section=[7] * 5).tolist() == [-1] * 5
     # a float contamination works on constant scores
     detector = MeanDistance(contamination=0.2).fit(X, section=[7] * 5)
     assert_array_equal(detector.predict(X, section=[7] * 5), np.ones(5))

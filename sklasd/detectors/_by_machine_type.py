@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,13 +43,16 @@ def fit_score_by_machine_type(
     over all of them).
 
     Machine types without training or without test clips are skipped (and named
-    when ``verbose``).
+    when ``verbose``), and so are the test clips of sections without training
+    clips (the DCASE 2020 development set's evaluation ids train elsewhere), with a
+    warning that names them; ``scores.attrs["unscored_sections"]`` lists them.
 
     Parameters
     ----------
-    estimator : estimator
+    estimator : estimator or dict of str to estimator
         Unfitted detector or Pipeline with ``fit`` and ``decision_function`` (higher
-        = more normal); cloned for every machine type.
+        = more normal); cloned for every machine type. A dict gives each machine
+        type of ``frame`` its own (every machine type needs an entry).
     frame : DataFrame
         Clip metadata as returned by :func:`~sklasd.datasets.load_dcase` or
         :func:`~sklasd.datasets.make_machine_sounds`: columns ``machine_type``,
@@ -114,11 +119,21 @@ def fit_score_by_machine_type(
         raise ValueError(f"X has {len(X)} clips but frame has {len(frame)} rows.")
     elif isinstance(X, (pd.Series, pd.DataFrame)):
         X = X.to_numpy()
-    scored, estimators = [], {}
+    if isinstance(estimator, Mapping):
+        missing = sorted(set(frame["machine_type"]) - set(estimator))
+        if missing:
+            raise ValueError(f"estimator (a dict) has no entry for the machine type(s) {missing}.")
+    scored, estimators, skipped = [], {}, []
     with sklearn.config_context(enable_metadata_routing=True):
         for machine_type, rows in frame.groupby("machine_type", sort=True).indices.items():
             split = frame["split"].to_numpy()[rows]
             train, test = rows[split == "train"], rows[split == "test"]
+            sections = frame["section"].to_numpy()
+            unseen = ~np.isin(sections[test], sections[train])
+            if unseen.any():
+                names = sorted(set(sections[test][unseen].tolist()))
+                skipped.append(f"{machine_type} section(s) {names}")
+                test = test[~unseen]
             if train.size == 0 or test.size == 0:
                 if verbose:
                     print(f"{machine_type}: skipped (needs both train and test clips)")
@@ -126,7 +141,8 @@ def fit_score_by_machine_type(
             if verbose:
                 print(f"{machine_type}: fitting on {train.size} training clips", flush=True)
             start = time.perf_counter()
-            model = _fit_clone(estimator, frame, X, train)
+            chosen = estimator[machine_type] if isinstance(estimator, Mapping) else estimator
+            model = _fit_clone(chosen, frame, X, train)
             decision = _decision(model, _take(X, test), frame["section"].to_numpy()[test])
             scored.append(
                 frame.iloc[test].assign(
@@ -146,6 +162,14 @@ def fit_score_by_machine_type(
             f"{sorted(frame['machine_type'].unique())})"
         )
     scores = pd.concat(scored)
+    if skipped:
+        warnings.warn(
+            f"test clips of sections without training clips are not scored: "
+            f"{'; '.join(skipped)}",
+            UserWarning,
+            stacklevel=2,
+        )
+    scores.attrs["unscored_sections"] = skipped
     return (scores, estimators) if return_estimators else scores
 
 

@@ -371,7 +371,8 @@ def _write_folder(
             )
         )
 
-        if machine_type in embeddings:
+        # A map needs 3 clips (the real DCASE 2023 sample set has 2 per machine type).
+        if machine_type in embeddings and len(embeddings[machine_type]) >= 3:
             _progress(verbose, f"{machine_type}: {method_name} map of the embeddings")
             figure = Figure(figsize=(7.0, 4.5), layout="constrained")
             EmbeddingDisplay.from_embeddings(
