@@ -164,8 +164,7 @@ def fit_score_by_machine_type(
     scores = pd.concat(scored)
     if skipped:
         warnings.warn(
-            f"test clips of sections without training clips are not scored: "
-            f"{'; '.join(skipped)}",
+            f"test clips of sections without training clips are not scored: {'; '.join(skipped)}",
             UserWarning,
             stacklevel=2,
         )
