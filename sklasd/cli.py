@@ -62,7 +62,8 @@ def build_pipeline(scorer: str = "fusion", *, n_jobs: int | None = None) -> Pipe
     Neither step alone held up in every regime measured; the fusion stayed above the
     baseline on every synthetic regime and near it on the real clips (the figures are
     in the documentation's accuracy page). It needs at least 3 normal training clips
-    per section; use ``scorer="knn"`` below that.
+    per section; :func:`run` and :func:`fit` give a machine type with a smaller section
+    ``scorer="knn"`` instead, with a warning.
 
     Parameters
     ----------
