@@ -17,6 +17,7 @@ from sklasd.features import LogMel
 from sklasd.nn import DenseAutoencoder
 from sklasd.training import check_features, check_input, make_feature_step
 from sklasd.utils import draw_seed, private_torch_rng
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["AutoencoderDetector"]
 
@@ -37,6 +38,7 @@ def _context_vectors(features: np.ndarray, n_context: int) -> np.ndarray:
     )
 
 
+@fill_doc
 class AutoencoderDetector(BaseDetector):
     """The DCASE Task 2 baseline: a dense autoencoder on 5 stacked log-mel frames.
 
@@ -88,10 +90,7 @@ class AutoencoderDetector(BaseDetector):
         Seeds the network's initialisation, the vector sample and the shuffling.
     device : str or None, default=None
         Device of the network ("cpu", "cuda"); None keeps the net's own.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------

@@ -18,6 +18,7 @@ from sklasd.detectors._outlier_exposure import (
 )
 from sklasd.nn import CENTROID_ALPHA, CENTROID_LOSSES, CentroidLoss, ResNet38, centroid_score
 from sklasd.training import BinaryNet, SegmentCrops
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["CentroidBCEDetector", "make_centroid_net"]
 
@@ -87,6 +88,7 @@ def make_centroid_net(*, size: str = "cpu", **params: Any) -> BinaryNet:
     return BinaryNet(ResNet38, **{**defaults, **params})
 
 
+@fill_doc
 class CentroidBCEDetector(_OutlierExposureDetector):
     """Binary classifier with class-centroid losses per section; known anomalies can join training.
 
@@ -239,10 +241,7 @@ class CentroidBCEDetector(_OutlierExposureDetector):
     warm_start : bool, default=False
         With known anomalies: train without them first, then continue with
         them; see above.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in ``fit`` (weights, centroid
         initialisation, crops, batches); an int makes fits repeatable. torch's

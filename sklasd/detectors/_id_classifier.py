@@ -22,6 +22,7 @@ from sklasd.nn import (
     SubclusterAdaCosLoss,
 )
 from sklasd.training import ClassifierNet
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["IDClassifierDetector", "make_id_embedder"]
 
@@ -153,6 +154,7 @@ def make_id_embedder(
     return NetEmbedder(net=ClassifierNet(module, **params))
 
 
+@fill_doc
 class IDClassifierDetector(_SectionClassifierDetector):
     """Anomalies are clips that a network trained to tell sections apart cannot place.
 
@@ -265,10 +267,7 @@ class IDClassifierDetector(_SectionClassifierDetector):
     score_rule : {"confidence", "cosine", "knn", "mahalanobis", "ocsvm"} or scorer step, \
 default="cosine"
         How clips are scored; see above.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     random_state : int, RandomState instance or None, default=None
         Passed to the embedder (replacing its own) when not None: seeds the
         network's weights, crops and shuffling. An int makes fits repeatable.

@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval
 from sklasd.detectors._outlier_exposure import NORMAL, OUTLIER, _OutlierExposureDetector
 from sklasd.nn import DEFAULT_STAGE_WEIGHTS, RFRCNN, StageBCELoss
 from sklasd.training import BinaryNet, SlidingCrops
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["OutlierClassifierDetector", "make_outlier_net"]
 
@@ -64,6 +65,7 @@ def make_outlier_net(**params: Any) -> BinaryNet:
     return BinaryNet(RFRCNN, **{**defaults, **params})
 
 
+@fill_doc
 class OutlierClassifierDetector(_OutlierExposureDetector):
     """One CBAM CNN per section, trained to tell its clips from other machines' (outlier exposure).
 
@@ -146,10 +148,7 @@ class OutlierClassifierDetector(_OutlierExposureDetector):
     inference_hop : int or None, default=None
         Frames between the starts of a clip's crops at inference; None means
         ``n_frames`` (crops tiling the clip).
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     random_state : int, RandomState instance or None, default=None
         Seed of everything random in ``fit``; an int makes fits repeatable.
     device : str or None, default=None

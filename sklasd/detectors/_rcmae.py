@@ -19,6 +19,7 @@ from sklasd.nn import SupConCELoss, ViTClassifier
 from sklasd.scoring import ConfidenceScorer
 from sklasd.training import ClassifierNet, InitEncoder, check_input
 from sklasd.utils import spawn_seeds
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["RCMAEDetector", "make_rcmae_finetune_net"]
 
@@ -64,6 +65,7 @@ def make_rcmae_finetune_net(**params: Any) -> ClassifierNet:
     return ClassifierNet(ViTClassifier, **{**defaults, **params})
 
 
+@fill_doc
 class RCMAEDetector(_SectionClassifierDetector):
     """RC-MAE: a pre-trained ViT fine-tuned to tell sections apart; scores -log p(section).
 
@@ -103,10 +105,7 @@ class RCMAEDetector(_SectionClassifierDetector):
     inference_hop : int or None, default=None
         Frames between the starts of the crops of a clip at scoring; None
         means the crop length.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     random_state : int, RandomState instance or None, default=None
         Seeds the fine-tuning and, when not None, replaces the random state of
         an unfitted ``pretrained``. An int makes fits repeatable.

@@ -15,6 +15,7 @@ from sklasd.embedders import NetEmbedder
 from sklasd.features import LogMel
 from sklasd.nn import CrossEntropyLoss, MobileNetV2, MultiLabelBCELoss, ShallowViT
 from sklasd.training import ClassifierNet, EventMixing
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["SoundEventDetector"]
 
@@ -26,6 +27,7 @@ _NETWORKS = {
 _CRITERIA = {"sec": CrossEntropyLoss, "sed": MultiLabelBCELoss}
 
 
+@fill_doc
 class SoundEventDetector(_SectionClassifierDetector):
     """One sound-event classifier over all machine types, scored by Mahalanobis distance.
 
@@ -112,10 +114,7 @@ class SoundEventDetector(_SectionClassifierDetector):
         Checkpoint to initialise the network from; see above.
     score_rule : {"mahalanobis", "cosine", "knn", "ocsvm"} or scorer step, default="mahalanobis"
         How embeddings are scored; see above.
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
     random_state : int, RandomState instance or None, default=None
         Seed of the network's weights, windows, mixing and shuffling.
     device : str or None, default=None

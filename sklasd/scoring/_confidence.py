@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from sklasd.base import BaseDetector
+from sklasd.utils._docstrings import fill_doc
 
 __all__ = ["ConfidenceScorer"]
 
@@ -16,6 +17,7 @@ __all__ = ["ConfidenceScorer"]
 _TINY = np.finfo(np.float32).tiny
 
 
+@fill_doc
 class ConfidenceScorer(BaseDetector):
     """Normality = how sure a section classifier is of each clip's own section.
 
@@ -50,10 +52,7 @@ default=None
         None means one class per section, in sorted order (a network trained
         on the sections, as :class:`~sklasd.embedders.NetEmbedder` orders
         ``classes_``).
-    contamination : "gamma" or float, default="gamma"
-        Threshold rule; see :class:`~sklasd.base.BaseDetector`.
-    gamma_quantile : float, default=0.9
-        Quantile of the fitted gamma distribution when ``contamination="gamma"``.
+    %(contamination)s
 
     Attributes
     ----------
