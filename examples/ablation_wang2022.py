@@ -25,10 +25,11 @@ sections of a fan, source and target domains, attribute labels), fitted on the t
 and scored on the test clips (``DCASESplit``) with the official DCASE 2022 score. Metadata
 routing hands each clip's section, domain and attributes to the steps (the Tgram learns the
 sections, the attribute heads the attributes) and the section and domain to the scorer
-step. The Pipeline's ``memory`` caches every fitted feature step and network, so the
-Tgram and wav2vec features are computed once per feature set, not once per grid point, and a
-network is trained once per feature set, loss, seed and output (the confidence needs the
-class probabilities, the cosine the embeddings).
+step. The Pipeline's ``memory`` caches every fitted feature step, so the Tgram and wav2vec
+features are computed once per feature set, not once per grid point; the embedder's own
+``memory`` caches its trained network apart from its ``output``, so a network is trained once
+per feature set, loss and seed, and both score rules read it (the confidence its class
+probabilities, the cosine its embeddings).
 
 The networks are CPU-sized and the wav2vec 2.0 model is a tiny randomly initialised one (no
 weights can be downloaded here): the table shows how the pieces combine, not the paper's
@@ -142,13 +143,17 @@ def main(*, fast: bool = False) -> dict:
         max_epochs=4 if fast else 20,
         batch_size=16,
         n_clips_per_class=4,
-    ).set_params(n_frames=n_frames, random_state=0, output="crop_proba")
-    # The cache keeps every fitted feature step and network: a grid point that differs
-    # only in the score rule reuses them, so each network trains once per feature set.
+    )
+    # The Pipeline's cache keeps every fitted feature step; the embedder's keeps its
+    # trained network whatever its output, so a grid point that differs only in the
+    # score rule reuses both, and each network trains once per feature set, loss and seed.
     cache = tempfile.TemporaryDirectory()
+    embedder.set_params(
+        n_frames=n_frames, random_state=0, output="crop_proba", memory=f"{cache.name}/nets"
+    )
     pipe = Pipeline(
         [("features", features), ("embedder", embedder), ("scorer", ConfidenceScorer())],
-        memory=cache.name,
+        memory=f"{cache.name}/steps",
     )
 
     # Table I of the paper: features x losses x score rules, one grid. The confidence

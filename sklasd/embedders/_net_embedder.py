@@ -14,8 +14,8 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_memory
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
@@ -37,6 +37,11 @@ def _object_array(values: list) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+def _fit_recipe(recipe: NetEmbedder, X, y, section, attributes) -> NetEmbedder:
+    """``recipe`` trained on the clips: the function that ``memory`` caches."""
+    return recipe._train(X, y, section=section, attributes=attributes)
 
 
 class NetEmbedder(
@@ -170,6 +175,16 @@ class NetEmbedder(
         with ``target="section_attributes"`` summed over the classes of each
         section, so one column per sorted section), for
         :class:`~sklasd.scoring.ConfidenceScorer`.
+    memory : str, joblib.Memory or None, default=None
+        Where to cache the trained net (as in
+        :class:`~sklearn.cluster.AgglomerativeClustering`): a folder or a
+        :class:`joblib.Memory`. The cache is keyed on the clips, the labels
+        and every parameter but ``output`` and ``memory``, so embedders that
+        differ only in ``output`` share one training: a grid over the score
+        rule (:class:`~sklasd.scoring.ConfidenceScorer` on ``"crop_proba"``,
+        :class:`~sklasd.scoring.CosineScorer` on ``"embedding"``) trains each
+        network once per fold. With ``random_state=None`` a cached net is
+        reused rather than trained from a fresh seed. None: no caching.
 
     Attributes
     ----------
@@ -257,6 +272,7 @@ class NetEmbedder(
         "device": [str, torch.device, None],
         "recompute_bn": ["boolean"],
         "output": [StrOptions({"embedding", "crop_proba"})],
+        "memory": [str, HasMethods(["cache"]), None],
     }
 
     def __init__(
@@ -273,6 +289,7 @@ class NetEmbedder(
         device=None,
         recompute_bn=True,
         output="embedding",
+        memory=None,
     ):
         self.net = net
         self.target = target
@@ -285,6 +302,7 @@ class NetEmbedder(
         self.device = device
         self.recompute_bn = recompute_bn
         self.output = output
+        self.memory = memory
 
     # -- labels ---------------------------------------------------------------------
 
@@ -402,6 +420,17 @@ class NetEmbedder(
             fewer than two classes among the normal clips, or a validation split
             that cannot hold every class.
         """
+        # The training depends on every parameter but these two: embedders that
+        # differ only in them share a cached training.
+        recipe = clone(self).set_params(output="embedding", memory=None)
+        trained = check_memory(self.memory).cache(_fit_recipe)(recipe, X, y, section, attributes)
+        vars(self).update(
+            {name: value for name, value in vars(trained).items() if name.endswith("_")}
+        )
+        return self
+
+    def _train(self, X, y, *, section, attributes) -> NetEmbedder:
+        """The training behind :meth:`fit`, uncached."""
         net = self._make_net()
         if net.callbacks == "disable":
             raise ValueError(

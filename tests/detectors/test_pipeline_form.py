@@ -131,31 +131,41 @@ def test_pipeline_form_of_the_confidence_score_rule(fan, tiny_net):
 
 
 class _CountingNetEmbedder(NetEmbedder):
-    """A NetEmbedder that counts its fits (in a class attribute: clones share it)."""
+    """A NetEmbedder that counts its trainings (in a class attribute: clones share it)."""
 
-    n_fits = 0
+    n_trainings = 0
 
-    def fit(self, X, y=None, **params):
-        type(self).n_fits += 1
-        return super().fit(X, y, **params)
+    def _train(self, X, y, **params):
+        type(self).n_trainings += 1
+        return super()._train(X, y, **params)
 
 
+@pytest.mark.parametrize(
+    "rules",
+    [
+        # the embedding scorer steps: the Pipeline's memory alone shares the network
+        [("embedding", CosineScorer()), ("embedding", KNNScorer()),
+         ("embedding", MahalanobisScorer())],
+        # confidence reads the class probabilities: the embedder's memory shares it
+        [("crop_proba", ConfidenceScorer()), ("embedding", CosineScorer())],
+    ],
+    ids=["embedding-rules", "confidence-and-cosine"],
+)  # fmt: skip
 def test_a_cached_grid_over_the_score_rule_trains_the_network_once_per_fold(
-    fan, tiny_net, tmp_path
+    fan, tiny_net, tmp_path, rules
 ):
     X, frame, _ = fan
     y = frame["label"].to_numpy(dtype=int)
     net = ClassifierNet(tiny_net, max_epochs=2, batch_size=16, lr=1e-2)
-    pipe = Pipeline(
-        [
-            ("features", LOGMEL),
-            ("embedder", _CountingNetEmbedder(net=net, n_frames=8, random_state=0)),
-            ("scorer", CosineScorer()),
-        ],
-        memory=str(tmp_path),
+    embedder = _CountingNetEmbedder(
+        net=net, n_frames=8, random_state=0, memory=str(tmp_path / "nets")
     )
-    grid = {"scorer": [CosineScorer(), KNNScorer(), MahalanobisScorer()]}
-    _CountingNetEmbedder.n_fits = 0
+    pipe = Pipeline(
+        [("features", LOGMEL), ("embedder", embedder), ("scorer", CosineScorer())],
+        memory=str(tmp_path / "steps"),
+    )
+    grid = [{"embedder__output": [output], "scorer": [rule]} for output, rule in rules]
+    _CountingNetEmbedder.n_trainings = 0
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(
             pipe,
@@ -163,7 +173,22 @@ def test_a_cached_grid_over_the_score_rule_trains_the_network_once_per_fold(
             scoring=make_asd_scorer("auc"),
             cv=NormalOnlyKFold(n_splits=2, shuffle=True, random_state=0),
             refit=False,
-        ).fit(X, y, section=frame["section"].to_numpy(), domain=frame["domain"].to_numpy())
+        ).fit(X, y, section=frame["section"].to_numpy())
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
-    # 3 score rules x 2 folds, but one network per fold
-    assert _CountingNetEmbedder.n_fits == 2
+    # len(rules) score rules x 2 folds, but one network per fold
+    assert _CountingNetEmbedder.n_trainings == 2
+
+
+def test_the_embedder_memory_gives_the_uncached_fit(fan, tiny_net, tmp_path):
+    """A cached training gives the same embedder as an uncached one, for either output."""
+    X, frame, train = fan
+    features = LOGMEL.fit_transform(X[train])
+    section = frame["section"].to_numpy()[train]
+    net = ClassifierNet(tiny_net, max_epochs=2, batch_size=16, lr=1e-2)
+    plain = NetEmbedder(net=net, n_frames=8, random_state=0).fit(features, section=section)
+    cached = NetEmbedder(net=net, n_frames=8, random_state=0, memory=str(tmp_path))
+    proba = clone(cached).set_params(output="crop_proba").fit(features, section=section)
+    cached.fit(features, section=section)  # from the cache
+    np.testing.assert_allclose(cached.transform(features), plain.transform(features))
+    np.testing.assert_allclose(proba.transform(features), plain.predict_crop_proba(features))
+    assert cached.net_ is not proba.net_
