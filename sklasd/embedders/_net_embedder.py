@@ -527,13 +527,7 @@ class NetEmbedder(
     def _crop_outputs(self, X, method: str) -> np.ndarray:
         """Output of ``net_.<method>`` on every crop, shape (n_clips, n_crops, ...)."""
         check_is_fitted(self)
-        X = check_features(X, n_frames=self.n_frames_)
-        if X.shape[1:3] != (self.n_channels_in_, self.n_bands_in_):
-            raise ValueError(
-                f"X has {X.shape[1]} channel(s) and {X.shape[2]} band(s), but NetEmbedder "
-                f"was fitted on {self.n_channels_in_} channel(s) and {self.n_bands_in_} "
-                "band(s)."
-            )
+        X = check_features(X, n_frames=self.n_frames_, fitted=self)
         crops = SlidingCrops(X, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_)
         return crops.outputs(self.net_, method)
 

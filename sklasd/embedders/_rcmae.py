@@ -325,13 +325,7 @@ class RCMAEPretrainer(
         embeddings : ndarray of shape (n_clips, `n_features_out_`), dtype float32
         """
         check_is_fitted(self)
-        features = check_features(features, n_frames=self.n_frames_)
-        if features.shape[1:3] != (self.n_channels_in_, self.n_bands_in_):
-            raise ValueError(
-                f"The features have {features.shape[1]} channel(s) and {features.shape[2]} "
-                f"band(s), but RCMAEPretrainer was fitted on {self.n_channels_in_} and "
-                f"{self.n_bands_in_}."
-            )
+        features = check_features(features, n_frames=self.n_frames_, fitted=self)
         crops = SlidingCrops(
             features, n_frames=self.n_frames_, hop=self.inference_hop or self.n_frames_
         )

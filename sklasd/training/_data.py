@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.validation import check_array
 
@@ -22,7 +22,9 @@ __all__ = [
 ]
 
 
-def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
+def check_features(
+    X, *, n_frames: int | None = None, fitted: BaseEstimator | None = None
+) -> np.ndarray:
     """Validate features as a finite float32 array (n_clips, n_channels, n_bands, n_frames).
 
     Parameters
@@ -32,6 +34,10 @@ def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
         (nested lists are accepted).
     n_frames : int, default=None
         Crop length the clips must reach; None checks nothing about their length.
+    fitted : estimator, default=None
+        A fitted estimator with ``n_channels_in_`` and ``n_bands_in_``: ``X`` must
+        have as many channels and bands (the error names the estimator). None
+        checks nothing about them.
 
     Returns
     -------
@@ -41,8 +47,8 @@ def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``X`` is not 4-D, holds NaN or infinity, or its clips are shorter than
-        ``n_frames``.
+        If ``X`` is not 4-D, holds NaN or infinity, its clips are shorter than
+        ``n_frames``, or its channels and bands differ from ``fitted``'s.
 
     Examples
     --------
@@ -66,6 +72,12 @@ def check_features(X, *, n_frames: int | None = None) -> np.ndarray:
             f"The clips of X have {X.shape[-1]} frames, fewer than n_frames={n_frames} "
             f"(clip 0 of {X.shape[0]} clips of shape {X.shape[1:]}); lower n_frames or use "
             "longer clips."
+        )
+    if fitted is not None and X.shape[1:3] != (fitted.n_channels_in_, fitted.n_bands_in_):
+        raise ValueError(
+            f"X has {X.shape[1]} channel(s) and {X.shape[2]} band(s), but "
+            f"{type(fitted).__name__} was fitted on {fitted.n_channels_in_} channel(s) and "
+            f"{fitted.n_bands_in_} band(s)."
         )
     return X
 

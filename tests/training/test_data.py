@@ -109,3 +109,15 @@ def test_check_features_converts_and_rejects():
         check_features(np.zeros((2, 1, 3, 5)), n_frames=8)
     with pytest.raises(ValueError, match="n_frames=8"):
         SlidingCrops(np.zeros((2, 1, 3, 5)), n_frames=8, hop=2)
+
+
+def test_check_features_against_a_fitted_estimator():
+    class Fitted:
+        n_channels_in_, n_bands_in_ = 1, 3
+
+    assert check_features(np.zeros((2, 1, 3, 5)), fitted=Fitted()).shape == (2, 1, 3, 5)
+    message = r"2 channel\(s\) and 3 band\(s\), but Fitted was fitted on 1 channel\(s\) and 3"
+    with pytest.raises(ValueError, match=message):
+        check_features(np.zeros((2, 2, 3, 5)), fitted=Fitted())
+    with pytest.raises(ValueError, match=r"1 channel\(s\) and 4 band\(s\)"):
+        check_features(np.zeros((2, 1, 4, 5)), fitted=Fitted())
