@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "DatasetError",
+    "FewTrainingClipsWarning",
     "ModelFileError",
     "OutputFolderError",
     "SklasdError",
@@ -132,4 +133,32 @@ class TruncatedAudioWarning(UserWarning):
     ...     X = load_audio([path])
     >>> caught[0].category is TruncatedAudioWarning, X.shape
     (True, (1, 478))
+    """
+
+
+class FewTrainingClipsWarning(UserWarning):
+    """A network detector is trained on fewer normal clips per group than it needs.
+
+    The network detectors (:mod:`sklasd.detectors`) were designed, and measured by
+    their papers, on about a thousand clips per section; in sklasd's accuracy
+    benchmark, with 15 to 120 normal clips per section, every one of them scored
+    below the log-mel 1-nearest-neighbour baseline
+    (:func:`~sklasd.pipelines.make_baseline_pipeline`), most of them near chance
+    (``docs/accuracy.md``). The warning names the group with the fewest normal clips.
+    The detector is still trained: silence it with :mod:`warnings` where that is
+    intended (a smoke test, a study of small data).
+
+    See Also
+    --------
+    sklasd.pipelines.make_baseline_pipeline : What to use on few clips.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklasd.exceptions import FewTrainingClipsWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", FewTrainingClipsWarning)
+    ...     pass  # fit a network detector on a few clips here
+    >>> issubclass(FewTrainingClipsWarning, UserWarning)
+    True
     """

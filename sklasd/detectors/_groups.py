@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections import Counter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -9,7 +11,12 @@ import pandas as pd
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from sklasd.base import _labels
+from sklasd.exceptions import FewTrainingClipsWarning
 from sklasd.utils import check_metadata_array, check_section
+
+#: The network detectors warn below this many normal training clips in a group: every
+#: measurement with 15 to 120 clips per section scored below the 1-NN baseline.
+FEW_CLIPS_PER_GROUP = 200
 
 
 def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -188,6 +195,28 @@ class _MachineTypeGroupsMixin:
             f"least two sections, but they all lie in {where} {groups.tolist()[0]!r}: pass "
             "machine_type to train one model over several machine types (groups: "
             "(machine type, section) pairs)."
+        )
+
+    def _warn_if_few_clips(self, section: np.ndarray | None, y: np.ndarray | None) -> None:
+        """Warn (FewTrainingClipsWarning) when a group has few normal training clips."""
+        if section is None:
+            return
+        normal = slice(None) if y is None else y == 0
+        counts = Counter(np.asarray(section)[normal].tolist())
+        if not counts:
+            return
+        group, fewest = min(counts.items(), key=lambda item: item[1])
+        if fewest >= FEW_CLIPS_PER_GROUP:
+            return
+        where = "section" if self.machine_types_ is None else "group"
+        warnings.warn(
+            f"{type(self).__name__} is trained on {fewest} normal clips in {where} "
+            f"{group!r} (the fewest of {len(counts)}). Its network was "
+            f"measured below the log-mel 1-NN baseline with 15 to 120 clips per section "
+            f"(docs/accuracy.md); with fewer than {FEW_CLIPS_PER_GROUP} prefer "
+            "sklasd.pipelines.make_baseline_pipeline() or the main job's default.",
+            FewTrainingClipsWarning,
+            stacklevel=2,
         )
 
     def _scoring_groups(self, X, section, machine_type) -> tuple[Any, Any]:

@@ -94,6 +94,7 @@ class _OutlierExposureDetector(_MachineTypeGroupsMixin, BaseDetector):
         self._check_two_groups(
             section, y, "trains each section's network against the other sections' clips"
         )
+        self._warn_if_few_clips(section, y)
         n_samples = _num_samples(X)
         groups = self._section_indices(section, n_samples)
         normal = np.ones(n_samples, dtype=bool) if y is None else y == 0

@@ -109,6 +109,7 @@ class _SectionClassifierDetector(_MachineTypeGroupsMixin, BaseDetector):
         return features, labels
 
     def _fit(self, X, y, *, section, domain=None, **metadata):
+        self._warn_if_few_clips(section, y)
         features, labels = self._fit_network(X, y, section=section, domain=domain, **metadata)
         self.classes_ = self.embedder_.classes_
         group = self._section_indices(section, len(features))

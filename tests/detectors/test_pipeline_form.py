@@ -4,6 +4,8 @@
 ``Detector(features=features)`` on raw clips, under the same random_state.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -19,11 +21,13 @@ from sklasd.detectors import (
     OutlierClassifierDetector,
     RCMAEDetector,
     SoundEventDetector,
+    _groups,
     make_centroid_net,
     make_outlier_net,
     make_rcmae_finetune_net,
 )
 from sklasd.embedders import NetEmbedder, RCMAEPretrainer, make_rcmae_net
+from sklasd.exceptions import FewTrainingClipsWarning
 from sklasd.features import LogMel
 from sklasd.metrics import make_asd_scorer
 from sklasd.model_selection import NormalOnlyKFold
@@ -192,3 +196,18 @@ def test_the_embedder_memory_gives_the_uncached_fit(fan, tiny_net, tmp_path):
     np.testing.assert_allclose(cached.transform(features), plain.transform(features))
     np.testing.assert_allclose(proba.transform(features), plain.predict_crop_proba(features))
     assert cached.net_ is not proba.net_
+
+
+@pytest.mark.parametrize("name", ["IDClassifierDetector", "OutlierClassifierDetector"])
+def test_network_detectors_warn_on_few_training_clips(name, fan, tiny_net, monkeypatch):
+    """Both bases (section classifier, binary per section) warn, naming the fewest group."""
+    X, frame, train = fan
+    section = frame["section"].to_numpy()[train]
+    fewest = min(np.unique(section, return_counts=True)[1])
+    detector = DETECTORS[name](LOGMEL, tiny_net)
+    with pytest.warns(FewTrainingClipsWarning, match=rf"{name} is trained on {fewest} normal"):
+        detector.fit(X[train], section=section)
+    monkeypatch.setattr(_groups, "FEW_CLIPS_PER_GROUP", fewest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewTrainingClipsWarning)
+        detector.fit(X[train], section=section)
