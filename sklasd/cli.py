@@ -150,6 +150,8 @@ _SCORES_CSV = (
 SCORE_COLUMNS = ("path", "machine_type", "section", "anomaly_score", "is_anomaly")
 #: Exit status of ``sklasd score --fail-on-anomaly`` when a clip is flagged.
 EXIT_ANOMALY = 3
+#: Exit status of ``sklasd run`` when some machine types were scored and others failed.
+EXIT_PARTIAL = 4
 
 
 def _outlier_classifier():
@@ -459,17 +461,21 @@ def _say(verbose: bool, message: str) -> None:
 
 
 def _check_machine_types(frame: pd.DataFrame) -> None:
-    """Refuse machine types that lack training or test clips (nothing to fit or score)."""
+    """Refuse a dataset in which no machine type has both training and test clips.
+
+    Machine types that lack one of them while others have both are left to the run,
+    which names them among the machine types it could not score.
+    """
     lacking = []
     for machine_type, splits in frame.groupby("machine_type")["split"]:
         missing = sorted({"train", "test"} - set(splits))
         if missing:
             lacking.append(f"{machine_type} has no {' or '.join(missing)} clips")
-    if lacking:
+    if len(lacking) == frame["machine_type"].nunique():
         raise DatasetError(
-            "Every machine type needs training and test clips: "
+            "No machine type has both training and test clips: "
             + "; ".join(lacking)
-            + ". Leave them out with --machine-types (machine_types=) or add the clips."
+            + ". Point to a DCASE folder with train/ and test/ folders, or add the clips."
         )
 
 
@@ -588,7 +594,9 @@ def run(
     -------
     report : DataFrame
         The :func:`~sklasd.metrics.dcase_report` table of the test clips with known labels, or
-        an empty frame when no test clip is labelled.
+        an empty frame when no test clip is labelled. ``report.attrs["failed_machine_types"]``
+        maps each machine type that could not be scored (no training or test clips, or an
+        error in its fit) to the reason; the others are scored, written and reported.
 
     Raises
     ------
@@ -596,7 +604,7 @@ def run(
         If ``output`` holds another run's results (and not ``overwrite``), another run
         is writing into it, or it cannot be written.
     DatasetError
-        If a clip name is wrong, or a machine type has no training or no test clips.
+        If a clip name is wrong, or no machine type has both training and test clips.
     ValueError
         If an option is out of range.
     """
@@ -672,9 +680,11 @@ def run(
             year = _guess_year(frame["path"])
         if detector == "default" and scorer == "fusion":
             pipeline = _fusion_by_machine_type(pipeline, frame, n_jobs=n_jobs)
+        # One machine type that fails does not discard the others: they are listed.
         scored, models = fit_score_by_machine_type(
-            pipeline, frame, return_estimators=True, verbose=verbose
+            pipeline, frame, return_estimators=True, on_error="warn", verbose=verbose
         )
+        failed = scored.attrs["failed_machine_types"]
         folder.write_text(
             SCORES_NAME,
             scored[[column for column in _SCORES_CSV if column in scored]].to_csv(index=False),
@@ -700,12 +710,17 @@ def run(
                 if (unscored := scored.attrs.get("unscored_sections"))
                 else {}
             ),
+            **(
+                {"machine types not scored": "; ".join(f"{k}: {v}" for k, v in failed.items())}
+                if failed
+                else {}
+            ),
         }
         labelled = _evaluable(scored[scored["label"].notna()], year)
         if labelled.empty:
             print("no test section with labelled normal and anomalous clips: challenge CSVs "
                   "written, no report")  # fmt: skip
-            return pd.DataFrame()
+            return _with_failures(pd.DataFrame(), failed)
         y = labelled["label"].to_numpy(dtype=int)
         metadata = {
             "machine_type": labelled["machine_type"].to_numpy(),
@@ -736,6 +751,12 @@ def run(
     if report:
         print(f"report: {index}")
     print(f"outputs in {output} (manifest: {output / MANIFEST_NAME})")
+    return _with_failures(table, failed)
+
+
+def _with_failures(table: pd.DataFrame, failed: dict[str, str]) -> pd.DataFrame:
+    """``table`` with the machine types the run could not score in its attrs."""
+    table.attrs["failed_machine_types"] = failed
     return table
 
 
@@ -2029,7 +2050,7 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
             f"--scorer chooses the scorer step of the default detector, not of {detector!r}; "
             "set that detector's parameters with --set."
         )
-    run(
+    table = run(
         args.root,
         args.output,
         scorer=args.scorer or "fusion",
@@ -2046,6 +2067,14 @@ def _execute(args: argparse.Namespace, command: list[str]) -> int:
         command=command,
         verbose=verbose,
     )
+    if failed := table.attrs["failed_machine_types"]:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
+        print(
+            f"sklasd: error: machine types not scored: {reasons} (the others are written to "
+            f"{args.output})",
+            file=sys.stderr,
+        )
+        return EXIT_PARTIAL
     return 0
 
 
@@ -2057,7 +2086,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``sklasd --help``. Errors are printed as one line, ``sklasd: error: <message>``, with
     exit status 2 for bad options and data, 1 for other failures of the system (a full
     disk...) and 130 when interrupted; warnings as ``sklasd: warning: <message>``.
-    ``sklasd score --fail-on-anomaly`` exits with 3 when a clip is flagged.
+    ``sklasd score --fail-on-anomaly`` exits with 3 when a clip is flagged; ``sklasd run``
+    with 4 when some machine types were scored and others were not (listed last).
     """
     given = list(sys.argv[1:] if argv is None else argv)
     if not given or given[0] not in (*COMMANDS, "-h", "--help", "--version"):

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from sklasd import cli
@@ -118,14 +119,47 @@ def test_an_output_that_cannot_hold_the_run_exits_2_and_keeps_its_files(
 
 
 @pytest.mark.parametrize("missing", ["train", "test"])
-def test_a_machine_type_without_training_or_test_clips_exits_2(dataset, tmp_path, capsys, missing):
-    """Before: a machine type without training clips was skipped with exit status 0."""
+def test_a_machine_type_without_training_or_test_clips_does_not_discard_the_others(
+    dataset, tmp_path, capsys, missing
+):
+    """The other machine types are scored and written; the last line names it; exit 4."""
     root = tmp_path / "data"
     shutil.copytree(dataset, root)
     shutil.rmtree(root / "pump" / missing)
+    output = tmp_path / "out"
+    assert cli.main(args(root, output)) == cli.EXIT_PARTIAL == 4
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("sklasd: error: machine types not scored: pump: no ")
+    assert f"pump: no {'training' if missing == 'train' else 'test'} clips" in last
+    scored = pd.read_csv(output / "scores.csv")
+    assert set(scored["machine_type"]) == {"fan"}
+    assert "pump: no" in (output / "dcase_report.md").read_text()
+    check_run_folder(output)  # complete, manifest last
+
+
+def test_a_dataset_without_any_machine_type_to_fit_and_score_exits_2(dataset, tmp_path, capsys):
+    root = tmp_path / "data"
+    shutil.copytree(dataset, root)
+    for machine_type in ("fan", "pump"):
+        shutil.rmtree(root / machine_type / "train")
     assert cli.main(args(root, tmp_path / "out")) == 2
-    assert f"pump has no {missing} clips" in error_line(capsys)
+    message = error_line(capsys)
+    assert "No machine type has both training and test clips" in message
+    assert "fan has no train clips; pump has no train clips" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_a_machine_type_whose_fit_fails_does_not_discard_the_others(dataset, tmp_path, capsys):
+    """pump keeps 3 training clips, too few for 5 neighbours: its fit fails, fan's does not."""
+    root = tmp_path / "data"
+    shutil.copytree(dataset, root)
+    for path in sorted((root / "pump" / "train").glob("*.wav"))[3:]:
+        path.unlink()
+    output = tmp_path / "out"
+    assert cli.main(args(root, output, "--set", "knnscorer__n_neighbors=5")) == 4
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("sklasd: error: machine types not scored: pump: ValueError: ")
+    assert set(pd.read_csv(output / "scores.csv")["machine_type"]) == {"fan"}
 
 
 @pytest.mark.parametrize(

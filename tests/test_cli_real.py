@@ -26,6 +26,21 @@ def test_run_on_the_real_2020_clips_skips_sections_without_training_clips(
     assert manifest["options"]["scorer"] == "fusion"
 
 
+def test_run_on_the_whole_real_2020_folder_scores_the_one_machine_type_with_training_clips(
+    dcase2020_mini, tmp_path, capsys
+):
+    """The issue's first command: fan, pump, valve, ToyCar and ToyConveyor have test clips
+    only; slider is scored and written, the others are named last, with exit status 4."""
+    output = tmp_path / "out"
+    assert main(["run", str(dcase2020_mini), "--output", str(output), "--quiet",
+                 "--no-report"]) == 4  # fmt: skip
+    last = capsys.readouterr().err.splitlines()[-1]
+    for machine_type in ("ToyCar", "ToyConveyor", "fan", "pump", "valve"):
+        assert f"{machine_type}: no training clips" in last
+    assert set(pd.read_csv(output / "scores.csv")["machine_type"]) == {"slider"}
+    assert (output / "anomaly_score_slider_id_00.csv").is_file()
+
+
 def test_run_on_the_real_2023_clips_with_two_training_clips_per_machine(
     dcase2023_mini, tmp_path, capsys
 ):

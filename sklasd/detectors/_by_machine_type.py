@@ -25,6 +25,7 @@ def fit_score_by_machine_type(
     *,
     X: Any = None,
     return_estimators: bool = False,
+    on_error: str = "raise",
     verbose: bool = False,
 ) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, Any]]:
     """Fit a clone of ``estimator`` per machine type and score that type's test clips.
@@ -42,10 +43,14 @@ def fit_score_by_machine_type(
     :class:`IDClassifierDetector` on all types with ``machine_type`` for one model
     over all of them).
 
-    Machine types without training or without test clips are skipped (and named
-    when ``verbose``), and so are the test clips of sections without training
-    clips (the DCASE 2020 development set's evaluation ids train elsewhere), with a
-    warning that names them; ``scores.attrs["unscored_sections"]`` lists them.
+    Machine types without training or without test clips are skipped, and so are
+    the test clips of sections without training clips (the DCASE 2020 development
+    set's evaluation ids train elsewhere), each with a warning that names them;
+    ``scores.attrs["failed_machine_types"]`` (machine type -> reason) and
+    ``scores.attrs["unscored_sections"]`` list them. With ``on_error="warn"``, a
+    machine type whose fit or scoring raises is skipped the same way (the reason
+    holds the exception), so that one failing machine type does not discard the
+    others.
 
     Parameters
     ----------
@@ -62,6 +67,10 @@ def fit_score_by_machine_type(
         :func:`~sklasd.datasets.make_machine_sounds`); None uses ``frame["path"]``.
     return_estimators : bool, default=False
         Also return the fitted estimator of every machine type.
+    on_error : {"raise", "warn"}, default="raise"
+        What an exception in the fit or scoring of one machine type does: end the
+        call (``"raise"``), or skip that machine type with a warning and go on
+        (``"warn"``).
     verbose : bool, default=False
         Print a line per machine type (clips and seconds, or why it was skipped).
 
@@ -81,7 +90,7 @@ def fit_score_by_machine_type(
     ------
     ValueError
         If a column is missing, ``X`` has another length than ``frame``, or no
-        machine type has both training and test clips.
+        machine type was scored (the message gives each one's reason).
 
     See Also
     --------
@@ -123,27 +132,42 @@ def fit_score_by_machine_type(
         missing = sorted(set(frame["machine_type"]) - set(estimator))
         if missing:
             raise ValueError(f"estimator (a dict) has no entry for the machine type(s) {missing}.")
-    scored, estimators, skipped = [], {}, []
+    if on_error not in ("raise", "warn"):
+        raise ValueError(f"on_error must be 'raise' or 'warn'; got {on_error!r}.")
+    scored, estimators, skipped, failed = [], {}, [], {}
     with sklearn.config_context(enable_metadata_routing=True):
         for machine_type, rows in frame.groupby("machine_type", sort=True).indices.items():
             split = frame["split"].to_numpy()[rows]
             train, test = rows[split == "train"], rows[split == "test"]
             sections = frame["section"].to_numpy()
-            unseen = ~np.isin(sections[test], sections[train])
-            if unseen.any():
-                names = sorted(set(sections[test][unseen].tolist()))
-                skipped.append(f"{machine_type} section(s) {names}")
-                test = test[~unseen]
             if train.size == 0 or test.size == 0:
+                failed[machine_type] = f"no {'training' if train.size == 0 else 'test'} clips"
+            else:
+                unseen = ~np.isin(sections[test], sections[train])
+                if unseen.any():
+                    names = sorted(set(sections[test][unseen].tolist()))
+                    skipped.append(f"{machine_type} section(s) {names}")
+                    test = test[~unseen]
+                if test.size == 0:
+                    failed[machine_type] = "no test clips of a section with training clips"
+            if machine_type in failed:
                 if verbose:
-                    print(f"{machine_type}: skipped (needs both train and test clips)")
+                    print(f"{machine_type}: skipped ({failed[machine_type]})")
                 continue
             if verbose:
                 print(f"{machine_type}: fitting on {train.size} training clips", flush=True)
             start = time.perf_counter()
             chosen = estimator[machine_type] if isinstance(estimator, Mapping) else estimator
-            model = _fit_clone(chosen, frame, X, train)
-            decision = _decision(model, _take(X, test), frame["section"].to_numpy()[test])
+            try:
+                model = _fit_clone(chosen, frame, X, train)
+                decision = _decision(model, _take(X, test), frame["section"].to_numpy()[test])
+            except Exception as error:
+                if on_error == "raise":
+                    raise
+                failed[machine_type] = f"{type(error).__name__}: {error}".splitlines()[0]
+                if verbose:
+                    print(f"{machine_type}: failed ({failed[machine_type]})", flush=True)
+                continue
             scored.append(
                 frame.iloc[test].assign(
                     anomaly_score=-decision, is_anomaly=(decision < 0).astype(int)
@@ -156,12 +180,12 @@ def fit_score_by_machine_type(
                     f"in {time.perf_counter() - start:.1f} s",
                     flush=True,
                 )
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in failed.items())
     if not scored:
-        raise ValueError(
-            f"no machine type has both training and test clips (machine types: "
-            f"{sorted(frame['machine_type'].unique())})"
-        )
+        raise ValueError(f"no machine type could be scored ({reasons})")
     scores = pd.concat(scored)
+    if failed:
+        warnings.warn(f"machine types not scored: {reasons}", UserWarning, stacklevel=2)
     if skipped:
         warnings.warn(
             f"test clips of sections without training clips are not scored: {'; '.join(skipped)}",
@@ -169,6 +193,7 @@ def fit_score_by_machine_type(
             stacklevel=2,
         )
     scores.attrs["unscored_sections"] = skipped
+    scores.attrs["failed_machine_types"] = failed
     return (scores, estimators) if return_estimators else scores
 
 

@@ -63,10 +63,13 @@ def test_reads_paths_and_skips_machine_types_without_test_clips(tmp_path, two_ty
     write_dcase_folder(tmp_path, X, frame)
     loaded = load_dcase(tmp_path)
     keep = (loaded["machine_type"] == "fan") | (loaded["split"] == "train")
-    scores = fit_score_by_machine_type(pooled_knn(), loaded[keep], verbose=True)
+    with pytest.warns(UserWarning, match="machine types not scored: valve: no test clips"):
+        scores = fit_score_by_machine_type(pooled_knn(), loaded[keep], verbose=True)
     assert set(scores["machine_type"]) == {"fan"}
+    assert scores.attrs["failed_machine_types"] == {"valve": "no test clips"}
     printed = capsys.readouterr().out
-    assert "valve: skipped" in printed and "fan: fitting on 18 training clips" in printed
+    assert "valve: skipped (no test clips)" in printed
+    assert "fan: fitting on 18 training clips" in printed
     assert "fan: fitted and scored 16 test clips" in printed
 
 
@@ -79,5 +82,40 @@ def test_errors_name_the_problem(two_types):
     with pytest.raises(ValueError, match="no 'path' column"):
         fit_score_by_machine_type(pooled_knn(), frame.drop(columns="path"))
     train_only = frame[frame["split"] == "train"]
-    with pytest.raises(ValueError, match="no machine type has both training and test clips"):
+    with pytest.raises(ValueError, match=r"no machine type could be scored \(fan: no test clips"):
         fit_score_by_machine_type(pooled_knn(), train_only, X=X[train_only.index])
+    with pytest.raises(ValueError, match="on_error must be"):
+        fit_score_by_machine_type(pooled_knn(), frame, X=X, on_error="ignore")
+
+
+def test_a_failing_machine_type_does_not_discard_the_others(two_types):
+    """on_error="warn": the machine type whose fit raises is named; the others are scored."""
+    X, frame = two_types
+    failing = pooled_knn().set_params(knnscorer__n_neighbors=10_000)  # more than its clips
+    estimators = {"fan": pooled_knn(), "valve": failing}
+    with pytest.raises(ValueError, match="n_neighbors"):
+        fit_score_by_machine_type(estimators, frame, X=X)
+    with pytest.warns(UserWarning, match=r"machine types not scored: valve: ValueError: .*"):
+        scores, models = fit_score_by_machine_type(
+            estimators, frame, X=X, on_error="warn", return_estimators=True
+        )
+    assert set(scores["machine_type"]) == set(models) == {"fan"}
+    assert list(scores.attrs["failed_machine_types"]) == ["valve"]
+    fan = (frame["machine_type"] == "fan").to_numpy()
+    expected = fit_score_by_machine_type(pooled_knn(), frame[fan], X=X[fan])
+    np.testing.assert_allclose(scores["anomaly_score"], expected["anomaly_score"])
+
+
+def test_a_machine_type_whose_test_sections_all_lack_training_clips_is_named(two_types):
+    """valve trains on section 0 only and is tested on section 1 only: nothing to score."""
+    X, frame = two_types
+    valve, split, section = (frame["machine_type"] == "valve"), frame["split"], frame["section"]
+    drop = valve & (((split == "train") & (section == 1)) | ((split == "test") & (section == 0)))
+    kept = (~drop).to_numpy()
+    with pytest.warns(UserWarning, match="not scored: valve section"):
+        scores = fit_score_by_machine_type(pooled_knn(), frame[kept], X=X[kept])
+    assert set(scores["machine_type"]) == {"fan"}
+    assert scores.attrs["failed_machine_types"] == {
+        "valve": "no test clips of a section with training clips"
+    }
+    assert scores.attrs["unscored_sections"] == ["valve section(s) [1]"]
